@@ -1,0 +1,120 @@
+"""Environments from `invoke.yaml` as typed, validated objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shipyard.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENT_NAMES_HINT = "environments are declared under shipyard.environments in invoke.yaml"
+
+
+class ImagesConfig(BaseModel):
+    """Where third-party images come from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["auto", "upstream", "local"] = "auto"
+
+
+class Environment(BaseModel):
+    """One target the stack runs on: this machine, a sandbox VM, staging or production."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    host: str | None = None
+    user: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    deploy_path: str | None = None
+    env_file: Path
+    public_url: str
+    compose_files: list[Path] = Field(min_length=1)
+    profiles: list[str] = Field(default_factory=list)
+    project: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    image_delivery: Literal["registry", "ssh", "none"] = "none"
+    requires_approval: bool = False
+    backup_target: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        """True when the environment is this machine, reached without SSH."""
+        return self.host is None
+
+    def path(self, relative: Path) -> Path:
+        """A project-relative path made absolute against the repository root."""
+        return relative if relative.is_absolute() else PROJECT_ROOT / relative
+
+
+class ShipyardConfig(BaseModel):
+    """The `shipyard` section of invoke.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_name: str
+    images: ImagesConfig = Field(default_factory=ImagesConfig)
+    environments: dict[str, dict[str, Any]]
+
+    def environment(self, name: str) -> Environment:
+        """The named environment, or a ConfigError that lists the known ones."""
+        if name not in self.environments:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise ConfigError(
+                f"unknown environment {name!r}; known: {known}", hint=ENVIRONMENT_NAMES_HINT
+            )
+        raw = dict(self.environments[name])
+        try:
+            return Environment(name=name, **raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ConfigError(
+                f"invoke.yaml: shipyard.environments.{name}.{where}: {first['msg']}"
+            ) from None
+
+
+def load_config(source: Mapping[str, Any] | None = None) -> ShipyardConfig:
+    """Read the `shipyard` section from an Invoke config mapping (or invoke.yaml itself)."""
+    if source is None:
+        source = _read_invoke_yaml(PROJECT_ROOT / "invoke.yaml")
+    section = source.get("shipyard")
+    if not isinstance(section, Mapping):
+        raise ConfigError("invoke.yaml has no `shipyard` section", hint=ENVIRONMENT_NAMES_HINT)
+    try:
+        return ShipyardConfig(**_plain(section))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"invoke.yaml: shipyard.{where}: {first['msg']}") from None
+
+
+def load_environment(name: str, source: Mapping[str, Any] | None = None) -> Environment:
+    """The typed environment `name` from invoke.yaml (or from an Invoke config mapping)."""
+    return load_config(source).environment(name)
+
+
+def _read_invoke_yaml(path: Path) -> Mapping[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found", hint="run from a Shipyard checkout") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return data or {}
+
+
+def _plain(value: Any) -> Any:
+    """Invoke's DataProxy objects to plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value

@@ -1,0 +1,94 @@
+"""What tasks print: readable text for people, one JSON document for cron and CI.
+
+Everything goes through `shipyard.masking.mask`, and expected failures become one line
+on stderr and the exit code from DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from rich.console import Console
+from rich.markup import escape
+
+from shipyard.errors import ExitCode, ShipyardError
+from shipyard.masking import mask, mask_data
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def say(text: str, *, style: str | None = None) -> None:
+    """Print one line of human-readable output to stdout."""
+    _out.print(escape(mask(text)), style=style)
+
+
+def step(text: str) -> None:
+    """Announce a step of a longer operation."""
+    _out.print(f"[bold cyan]→[/] {escape(mask(text))}")
+
+
+def done(text: str) -> None:
+    """Report a finished step."""
+    _out.print(f"[green]✓[/] {escape(mask(text))}")
+
+
+def skipped(text: str) -> None:
+    """Report a step that had nothing to do."""
+    _out.print(f"[dim]·[/] {escape(mask(text))}")
+
+
+def warn(text: str) -> None:
+    """Print a warning on stderr."""
+    _err.print(f"[yellow]warning:[/] {escape(mask(text))}")
+
+
+def error(text: str) -> None:
+    """Print an error line on stderr."""
+    _err.print(f"[red]error:[/] {escape(mask(text))}")
+
+
+def emit_json(payload: Any) -> None:
+    """Print one machine-readable JSON document on stdout, secrets masked."""
+    sys.stdout.write(json.dumps(mask_data(payload), indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def status(text: str) -> Iterator[None]:
+    """A spinner while a long step runs (plain text when not on a terminal)."""
+    if _out.is_terminal:
+        with _out.status(escape(mask(text))):
+            yield
+    else:
+        step(text)
+        yield
+
+
+def exits_cleanly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a ShipyardError into one masked line on stderr and its exit code.
+
+    Tasks wrap themselves in this so that no expected failure ends in a traceback.
+    """
+    from invoke.exceptions import Exit
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ShipyardError as exc:
+            error(exc.one_line())
+            raise Exit(code=int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            error("interrupted")
+            raise Exit(code=int(ExitCode.FAILED)) from None
+
+    return wrapper
