@@ -79,12 +79,12 @@ class ShipyardConfig(BaseModel):
             ) from None
 
 
-def load_config(source: Mapping[str, Any] | None = None) -> ShipyardConfig:
-    """Read the `shipyard` section from an Invoke config mapping (or invoke.yaml itself)."""
+def load_config(source: Mapping[str, Any] | Any | None = None) -> ShipyardConfig:
+    """Read the `shipyard` section from an Invoke config (or from invoke.yaml itself)."""
     if source is None:
         source = _read_invoke_yaml(PROJECT_ROOT / "invoke.yaml")
     section = source.get("shipyard")
-    if not isinstance(section, Mapping):
+    if not hasattr(section, "items"):
         raise ConfigError("invoke.yaml has no `shipyard` section", hint=ENVIRONMENT_NAMES_HINT)
     try:
         return ShipyardConfig(**_plain(section))
@@ -113,7 +113,7 @@ def _read_invoke_yaml(path: Path) -> Mapping[str, Any]:
 
 def _plain(value: Any) -> Any:
     """Invoke's DataProxy objects to plain dicts and lists."""
-    if isinstance(value, Mapping):
+    if hasattr(value, "items"):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]

@@ -41,13 +41,13 @@ class PrerequisiteError(ShipyardError):
     exit_code = ExitCode.BAD_INPUT
 
 
-class CommandFailed(ShipyardError):
+class CommandFailedError(ShipyardError):
     """A command Shipyard ran exited non-zero."""
 
     exit_code = ExitCode.FAILED
 
 
-class Refused(ShipyardError):
+class RefusedError(ShipyardError):
     """The task will not go on: a lock is held, an approval is missing."""
 
     exit_code = ExitCode.REFUSED

@@ -1,0 +1,1 @@
+"""Checks that a running stack works: readiness waiting, smoke checks, load runs."""

@@ -1,0 +1,51 @@
+"""What every runner offers, and the result of one command."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from shipyard.errors import CommandFailedError
+from shipyard.masking import mask
+
+_TAIL_LINES = 15
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """How a command ended and what it printed (when captured)."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the command exited 0."""
+        return self.exit_code == 0
+
+    def raise_for_status(self, what: str) -> CommandResult:
+        """Raise CommandFailedError naming `what`, with the tail of stderr, unless it exited 0."""
+        if self.ok:
+            return self
+        tail = "\n".join((self.stderr or self.stdout).strip().splitlines()[-_TAIL_LINES:])
+        detail = f": {tail}" if tail else ""
+        raise CommandFailedError(mask(f"{what} failed (exit {self.exit_code}){detail}"))
+
+
+class Runner(Protocol):
+    """Runs argv lists somewhere: this machine or a VM."""
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        capture: bool = True,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+    ) -> CommandResult:
+        """Run `argv`; never raises for a non-zero exit (see CommandResult.raise_for_status)."""
+        ...

@@ -1,0 +1,130 @@
+"""The stack of one environment on this machine: build, start, migrate, inspect, stop.
+
+It binds a compose project to the variables that pick its images (upstream or local
+stand-ins) and stamp the app build; every command line comes from `shipyard.compose`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from shipyard.compose import ComposeProject, project_for
+from shipyard.config import PROJECT_ROOT, Environment
+from shipyard.images.app import BuildInfo, read_build_info
+from shipyard.remote import CommandResult, LocalRunner, Runner
+
+MIGRATE_COMMAND = ("alembic", "upgrade", "head")
+ENSURE_BUCKET_COMMAND = ("python", "-m", "docstore.cli", "ensure-bucket")
+DATA_SERVICES = ("db", "objectstore")
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """One container of the stack as `docker compose ps` reports it."""
+
+    service: str
+    state: str
+    health: str
+    ports: str
+
+    @property
+    def healthy(self) -> bool:
+        """Running, and healthy where the service has a health check."""
+        return self.state == "running" and self.health in ("healthy", "")
+
+
+@dataclass
+class LocalStack:
+    """An environment's compose stack, run with this machine's Docker engine."""
+
+    env: Environment
+    app_name: str
+    images: dict[str, str]
+    build_info: BuildInfo
+    runner: Runner = field(default_factory=lambda: LocalRunner(PROJECT_ROOT))
+
+    @property
+    def project(self) -> ComposeProject:
+        """The compose project of the environment."""
+        return project_for(self.env)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """Process environment for compose: image choices and the build stamp."""
+        return {**self.images, **self.build_info.compose_variables(self.app_name)}
+
+    def _compose(self, argv: Sequence[str], what: str, *, stream: bool = False) -> CommandResult:
+        result = self.runner.run(argv, env=self.variables, capture=not stream)
+        return result.raise_for_status(what)
+
+    def validate(self) -> None:
+        """`docker compose config`: the merged files and the env file interpolate cleanly."""
+        self._compose(self.project.config(quiet=True), "docker compose config")
+
+    def build_app(self, *, stream: bool = True) -> None:
+        """Build the app image (BuildKit through compose; cached layers are reused)."""
+        self._compose(self.project.build(["app"]), "building the app image", stream=stream)
+
+    def image_id(self) -> str | None:
+        """The id of the built app image, if there is one."""
+        ref = self.variables["APP_IMAGE"]
+        result = self.runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref])
+        return result.stdout.strip() if result.ok else None
+
+    def start(self, services: Sequence[str] = (), *, wait_timeout: int = 180) -> None:
+        """Start or converge services and wait until they are healthy."""
+        what = f"starting {', '.join(services) or 'the stack'}"
+        self._compose(self.project.up(services, wait_timeout=wait_timeout), what)
+
+    def migrate(self) -> str:
+        """Apply database migrations in a one-off container of the app image."""
+        argv = self.project.run_once("app", MIGRATE_COMMAND)
+        return self._compose(argv, "database migrations").stderr
+
+    def ensure_bucket(self) -> None:
+        """Create the app's bucket if it does not exist (one-off container)."""
+        argv = self.project.run_once("app", ENSURE_BUCKET_COMMAND)
+        self._compose(argv, "creating the object bucket")
+
+    def stop(self, *, volumes: bool = False) -> None:
+        """Remove the stack's containers and networks (and volumes when asked)."""
+        self._compose(self.project.down(volumes=volumes), "stopping the stack")
+
+    def services(self) -> list[ServiceState]:
+        """The stack's containers and their state."""
+        result = self._compose(self.project.ps(), "docker compose ps")
+        return parse_ps(result.stdout)
+
+    def logs(self, services: Sequence[str] = (), *, follow: bool = False, tail: int = 200) -> None:
+        """Stream container logs to the terminal."""
+        argv = self.project.logs(services, follow=follow, tail=tail)
+        self._compose(argv, "docker compose logs", stream=True)
+
+
+def parse_ps(output: str) -> list[ServiceState]:
+    """Parse `docker compose ps --format json` (one JSON object per line, or one array)."""
+    text = output.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        rows = json.loads(text)
+    else:
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    states = [
+        ServiceState(
+            service=row.get("Service", ""),
+            state=row.get("State", ""),
+            health=row.get("Health", ""),
+            ports=row.get("Ports", ""),
+        )
+        for row in rows
+    ]
+    return sorted(states, key=lambda state: state.service)
+
+
+def open_stack(env: Environment, app_name: str, images: dict[str, str]) -> LocalStack:
+    """A LocalStack with the build stamp of the current checkout."""
+    runner = LocalRunner(PROJECT_ROOT)
+    return LocalStack(env, app_name, images, read_build_info(PROJECT_ROOT, runner), runner)

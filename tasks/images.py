@@ -1,0 +1,24 @@
+"""Images: the app image, and local stand-ins for third-party images where no registry answers."""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+from shipyard import console
+from shipyard.config import load_config
+
+
+@task(help={"env": "environment whose compose files and env file to use (default: local)"})
+@console.exits_cleanly
+def build(c: Context, env: str = "local") -> None:
+    """Build the app image (multi-stage Dockerfile, through Compose and BuildKit)."""
+    from shipyard.images.resolve import resolve_images
+    from shipyard.stack import open_stack
+
+    config = load_config(c.config)
+    stack = open_stack(
+        config.environment(env), config.app_name, resolve_images(config.images.source)
+    )
+    console.step(f"building {stack.variables['APP_IMAGE']}")
+    stack.build_app()
+    console.done(f"built {stack.variables['APP_IMAGE']} ({stack.image_id()})")

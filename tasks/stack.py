@@ -1,0 +1,113 @@
+"""The local stack: `inv setup`, `inv up`, `inv down`, `inv ps`, `inv logs`."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from invoke import Context, task
+from invoke.exceptions import Exit
+
+from shipyard import console
+from shipyard.config import load_config
+from shipyard.errors import ExitCode
+
+if TYPE_CHECKING:
+    from shipyard.stack import LocalStack
+
+LOCAL = "local"
+
+
+def _stack(c: Context, env: str) -> LocalStack:
+    from shipyard.images.resolve import resolve_images
+    from shipyard.stack import open_stack
+
+    config = load_config(c.config)
+    environment = config.environment(env)
+    return open_stack(environment, config.app_name, resolve_images(config.images.source))
+
+
+@task(help={"env": "environment whose local stack to set up (default: local)"})
+@console.exits_cleanly
+def setup(c, env=LOCAL):
+    """Day one: check prerequisites, write .env, build, start, migrate and smoke-test."""
+    from shipyard.local_setup import run_setup
+
+    report = run_setup(load_config(c.config), env, console.step)
+    for check in report.smoke:
+        console.done(f"smoke: {check.name}: {check.detail}")
+    console.say("")
+    console.say(f"The stack is up in {report.seconds:.0f} s:", style="bold")
+    console.say(f"  app (through nginx)  {report.public_url}")
+    console.say(f"  app image            {report.image}")
+    console.say(f"  env file             {report.env_file} (mode 0600, never committed)")
+    for service in report.services:
+        console.say(f"  {service.service:<20} {service.state} {service.health}".rstrip())
+    console.say("Next: `inv ps`, `inv logs app`, `inv down`.")
+
+
+@task(help={"env": "environment (default: local)", "build": "rebuild the app image first"})
+@console.exits_cleanly
+def up(c, env=LOCAL, build=True):
+    """Start the stack (building the app image when it changed) and wait until healthy."""
+    stack = _stack(c, env)
+    if build:
+        console.step(f"building {stack.variables['APP_IMAGE']}")
+        stack.build_app()
+    console.step("starting the stack")
+    stack.start()
+    console.done(f"up: {stack.env.public_url}")
+
+
+@task(
+    help={
+        "env": "environment (default: local)",
+        "volumes": "also delete the database and object volumes (destroys data)",
+        "yes": "with --volumes: do not ask",
+    }
+)
+@console.exits_cleanly
+def down(c, env=LOCAL, volumes=False, yes=False):
+    """Stop and remove the stack's containers (data volumes are kept unless --volumes)."""
+    stack = _stack(c, env)
+    if volumes and not yes:
+        if not sys.stdin.isatty():
+            console.error("--volumes deletes all data; pass --yes to confirm (no terminal to ask)")
+            raise Exit(code=int(ExitCode.REFUSED))
+        answer = input(f"Delete every volume of project {stack.env.project}? Type 'yes': ")
+        if answer.strip() != "yes":
+            console.error("not confirmed; nothing was removed")
+            raise Exit(code=int(ExitCode.REFUSED))
+    stack.stop(volumes=volumes)
+    console.done("stopped" + (" and deleted the data volumes" if volumes else ""))
+
+
+@task(help={"env": "environment (default: local)", "json": "print JSON"})
+@console.exits_cleanly
+def ps(c, env=LOCAL, json=False):
+    """Show the stack's services, their state and health."""
+    services = _stack(c, env).services()
+    if json:
+        console.emit_json([vars(service) for service in services])
+        return
+    if not services:
+        console.say("no containers; start the stack with `inv up` or `inv setup`")
+        return
+    for service in services:
+        console.say(
+            f"{service.service:<14} {service.state:<10} {service.health:<10} {service.ports}"
+        )
+
+
+@task(
+    help={
+        "service": "one service (app, db, objectstore, nginx); all when omitted",
+        "follow": "keep streaming new lines",
+        "tail": "how many lines of history to show (default 200)",
+        "env": "environment (default: local)",
+    }
+)
+@console.exits_cleanly
+def logs(c, service="", follow=False, tail=200, env=LOCAL):
+    """Show container logs of the stack, or of one service."""
+    _stack(c, env).logs([service] if service else [], follow=follow, tail=tail)
