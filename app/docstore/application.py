@@ -1,0 +1,81 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from docstore import metrics
+from docstore.api import documents, health, meta
+from docstore.db import pool_stats
+from docstore.errors import install_error_handlers, short_error
+from docstore.logging_setup import configure_logging
+from docstore.middleware.access_log import AccessLogMiddleware
+from docstore.middleware.body_limit import BodySizeLimitMiddleware
+from docstore.middleware.request_id import RequestIdMiddleware
+from docstore.resources import Resources
+from docstore.settings import Settings, load
+
+log = logging.getLogger("docstore")
+
+
+async def ensure_bucket_at_startup(resources: Resources) -> None:
+    """Creates the bucket if needed. Never fails start-up: with the store down the app still
+    serves /health, and /ready reports the bucket until it is there."""
+    try:
+        created = await run_in_threadpool(resources.probe_store.ensure_bucket)
+    except Exception as exc:
+        log.warning("could not ensure the bucket at start-up: %s", short_error(exc))
+        return
+    if created:
+        log.info("bucket created", extra={"bucket": resources.store.bucket})
+
+
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
+    settings = settings or load(Settings)
+    configure_logging(settings.log_level)
+    resources = resources or Resources.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info(
+            "starting",
+            extra={"version": settings.app_version, "app_env": settings.app_env},
+        )
+        await ensure_bucket_at_startup(resources)
+        yield
+        resources.close()
+        log.info("stopped")
+
+    production = settings.app_env == "production"
+    app = FastAPI(
+        title="docstore",
+        version=settings.app_version,
+        debug=settings.debug,
+        lifespan=lifespan,
+        docs_url=None if production else "/docs",
+        redoc_url=None,
+        openapi_url=None if production else "/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.resources = resources
+    app.include_router(health.router)
+    app.include_router(meta.router)
+    app.include_router(documents.router)
+    install_error_handlers(app)
+
+    # Added innermost first: RequestId -> AccessLog -> BodySizeLimit -> routes.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        AccessLogMiddleware,
+        after_request=lambda: metrics.observe_pool(pool_stats(resources.engine)),
+        debug=settings.debug,
+    )
+    app.add_middleware(RequestIdMiddleware)
+
+    metrics.set_build_info(settings.app_version, settings.git_sha)
+    return app
