@@ -1,0 +1,301 @@
+"""Every variable the stack reads: the one source of truth for env files.
+
+`.env.example`, the reference in docs/configuration.md, validation and `inv env.init` are
+all derived from `VARIABLES`. The names are a contract with the app (app/docstore/settings.py)
+and the compose files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shipyard.errors import ConfigError
+
+ENVIRONMENTS = ("local", "sandbox", "staging", "production")
+ALL = frozenset(ENVIRONMENTS)
+DEV = frozenset({"local", "sandbox"})
+SERVERS = frozenset({"staging", "production"})
+PRODUCTION = frozenset({"production"})
+
+IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME = rf"^{_LABEL}(\.{_LABEL})*$"
+NO_WHITESPACE = r"^\S+$"
+
+
+class VarType(StrEnum):
+    """What kind of value a variable holds."""
+
+    STRING = "string"
+    INT = "int"
+    BOOL = "bool"
+    URL = "url"
+    EMAIL = "email"
+    HOST_PORT = "host:port"
+    SECRET = "secret"  # noqa: S105 - a type name
+
+
+class SecretKind(StrEnum):
+    """Which strength rules a secret follows."""
+
+    PASSWORD = "password"  # noqa: S105 - a kind name
+    ACCESS_KEY = "access key"
+    KEY = "key"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One variable: what it is, where it is required, what values it accepts."""
+
+    name: str
+    group: str
+    description: str
+    type: VarType = VarType.STRING
+    required_in: frozenset[str] = frozenset()
+    allowed_in: frozenset[str] = ALL
+    default: str | None = None
+    example: str = ""
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    min_length: int = 0
+    min_value: int | None = None
+    max_value: int | None = None
+    secret_kind: SecretKind | None = None
+    https_in: frozenset[str] = frozenset()
+    false_in: frozenset[str] = frozenset()
+    forbidden_in: frozenset[str] = frozenset()
+    forbidden_values: tuple[str, ...] = ()
+    must_equal_environment: bool = False
+
+    @property
+    def is_secret(self) -> bool:
+        """True for values that must never be printed."""
+        return self.type is VarType.SECRET
+
+    def required(self, env: str) -> bool:
+        """True when the file for `env` must set this variable."""
+        return env in self.required_in
+
+
+GROUPS: Mapping[str, str] = {
+    "app": "the web application",
+    "database": "PostgreSQL",
+    "object storage": "an S3-compatible object store (the in-stack one, or any S3 service)",
+    "proxy": "nginx",
+    "images": "set by Shipyard itself (image choices, build stamp); leave them out of the file",
+}
+
+SECRET_PLACEHOLDER = "CHANGE_ME"  # noqa: S105 - the example file's placeholder
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "APP_ENV",
+        "app",
+        "Which environment this file is for; must equal the target (--env).",
+        required_in=ALL,
+        choices=ENVIRONMENTS,
+        example="local",
+        must_equal_environment=True,
+    ),
+    Variable(
+        "LOG_LEVEL",
+        "app",
+        "Least severe level the app logs.",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    ),
+    Variable(
+        "DEBUG",
+        "app",
+        "Debug mode: tracebacks in responses. Must be false in production.",
+        type=VarType.BOOL,
+        default="false",
+        false_in=PRODUCTION,
+    ),
+    Variable(
+        "PUBLIC_URL",
+        "app",
+        "The URL users reach the app at; https in staging and production, and equal to the"
+        " environment's public_url in invoke.yaml.",
+        type=VarType.URL,
+        required_in=ALL,
+        example="http://127.0.0.1:8080",
+        https_in=SERVERS,
+    ),
+    Variable(
+        "MAX_UPLOAD_BYTES",
+        "app",
+        "Largest accepted upload, in bytes.",
+        type=VarType.INT,
+        default="10485760",
+        min_value=1,
+    ),
+    Variable(
+        "WEB_CONCURRENCY",
+        "app",
+        "gunicorn worker processes.",
+        type=VarType.INT,
+        default="2",
+        min_value=1,
+        max_value=64,
+    ),
+    Variable(
+        "GUNICORN_TIMEOUT",
+        "app",
+        "Seconds before gunicorn restarts a silent worker.",
+        type=VarType.INT,
+        default="30",
+        min_value=1,
+    ),
+    Variable(
+        "GUNICORN_GRACEFUL_TIMEOUT",
+        "app",
+        "Seconds a worker gets to finish its requests on shutdown.",
+        type=VarType.INT,
+        default="20",
+        min_value=0,
+    ),
+    Variable(
+        "POSTGRES_HOST",
+        "database",
+        "Database host name (the compose service).",
+        default="db",
+        pattern=HOSTNAME,
+    ),
+    Variable(
+        "POSTGRES_PORT",
+        "database",
+        "Database port.",
+        type=VarType.INT,
+        default="5432",
+        min_value=1,
+        max_value=65535,
+    ),
+    Variable(
+        "POSTGRES_DB",
+        "database",
+        "Database name: lowercase letters, digits and _, at most 63.",
+        required_in=ALL,
+        example="docstore",
+        pattern=IDENTIFIER,
+    ),
+    Variable(
+        "POSTGRES_USER",
+        "database",
+        "Database role the app connects as; not `postgres` in staging or production.",
+        required_in=ALL,
+        example="docstore",
+        pattern=IDENTIFIER,
+        forbidden_in=SERVERS,
+        forbidden_values=("postgres",),
+    ),
+    Variable(
+        "POSTGRES_PASSWORD",
+        "database",
+        "Password of POSTGRES_USER: at least 12 characters, no well-known default.",
+        type=VarType.SECRET,
+        secret_kind=SecretKind.PASSWORD,
+        required_in=ALL,
+        min_length=12,
+        example=SECRET_PLACEHOLDER,
+    ),
+    Variable(
+        "S3_ENDPOINT",
+        "object storage",
+        "host:port of the S3 API, without a scheme (S3_SECURE picks TLS).",
+        type=VarType.HOST_PORT,
+        default="objectstore:9000",
+    ),
+    Variable(
+        "S3_ACCESS_KEY",
+        "object storage",
+        "Access key id (the in-stack object store's root user): at least 16 characters.",
+        type=VarType.SECRET,
+        secret_kind=SecretKind.ACCESS_KEY,
+        required_in=ALL,
+        min_length=16,
+        example=SECRET_PLACEHOLDER,
+    ),
+    Variable(
+        "S3_SECRET_KEY",
+        "object storage",
+        "Secret key (the in-stack object store's root password): at least 32 characters.",
+        type=VarType.SECRET,
+        secret_kind=SecretKind.KEY,
+        required_in=ALL,
+        min_length=32,
+        example=SECRET_PLACEHOLDER,
+    ),
+    Variable(
+        "S3_BUCKET",
+        "object storage",
+        "Bucket of the app's documents: a valid S3 bucket name.",
+        default="documents",
+    ),
+    Variable(
+        "S3_REGION",
+        "object storage",
+        "Region of the bucket.",
+        default="us-east-1",
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+    ),
+    Variable(
+        "S3_SECURE",
+        "object storage",
+        "Talk to the S3 endpoint over TLS; true in staging and production unless the endpoint"
+        " is the in-stack objectstore.",
+        type=VarType.BOOL,
+        default="false",
+    ),
+    Variable(
+        "HTTP_PORT",
+        "proxy",
+        "Host port nginx publishes on (local and sandbox; staging and production use 80).",
+        type=VarType.INT,
+        default="8080",
+        allowed_in=DEV,
+        min_value=1,
+        max_value=65535,
+    ),
+    Variable("APP_IMAGE", "images", "App image reference.", pattern=NO_WHITESPACE),
+    Variable("PYTHON_IMAGE", "images", "Base image of the app build.", pattern=NO_WHITESPACE),
+    Variable("POSTGRES_IMAGE", "images", "PostgreSQL image.", pattern=NO_WHITESPACE),
+    Variable("NGINX_IMAGE", "images", "nginx image.", pattern=NO_WHITESPACE),
+    Variable("OBJECTSTORE_IMAGE", "images", "Object store image.", pattern=NO_WHITESPACE),
+    Variable(
+        "PIP_CA_BUNDLE",
+        "images",
+        "CA bundle for pip during the app build (behind a TLS-inspecting proxy).",
+    ),
+    Variable("APP_VERSION", "images", "App version stamped into the build.", pattern=NO_WHITESPACE),
+    Variable("GIT_SHA", "images", "Git commit stamped into the build.", pattern=NO_WHITESPACE),
+    Variable("BUILD_TIME", "images", "Build time stamped into the build.", pattern=NO_WHITESPACE),
+)
+
+BY_NAME: Mapping[str, Variable] = {variable.name: variable for variable in VARIABLES}
+
+
+def variable(name: str) -> Variable | None:
+    """The declared variable `name`, or None."""
+    return BY_NAME.get(name)
+
+
+def require_known_environment(env: str) -> None:
+    """Raise a ConfigError unless the schema has rules for `env`."""
+    if env not in ENVIRONMENTS:
+        raise ConfigError(
+            f"environment {env!r} has no env-file rules",
+            hint=f"the schema knows {', '.join(ENVIRONMENTS)}",
+        )
+
+
+def looks_secret(name: str) -> bool:
+    """True for keys whose value is a secret: declared secrets, and unknown keys that sound
+    like one (a typo of a secret's name must not print its value)."""
+    declared = BY_NAME.get(name.upper())
+    if declared is not None:
+        return declared.is_secret
+    upper = name.upper()
+    return any(word in upper for word in ("PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PWD"))
