@@ -1,7 +1,9 @@
 """What tasks print: readable text for people, one JSON document for cron and CI.
 
-Everything goes through `shipyard.masking.mask`, and expected failures become one line
-on stderr and the exit code from DESIGN.md.
+Results (`say`, `emit_json`) go to stdout; progress, warnings and errors go to stderr, so
+that `--json` output stays one clean document. Everything goes through
+`shipyard.masking.mask`, and expected failures become one line on stderr and the exit
+code from DESIGN.md.
 """
 
 from __future__ import annotations
@@ -31,19 +33,24 @@ def say(text: str, *, style: str | None = None) -> None:
     _out.print(escape(mask(text)), style=style)
 
 
-def step(text: str) -> None:
-    """Announce a step of a longer operation."""
-    _out.print(f"[bold cyan]→[/] {escape(mask(text))}")
-
-
-def done(text: str) -> None:
-    """Report a finished step."""
+def result(text: str) -> None:
+    """Report what a task achieved, on stdout (its outcome, not its progress)."""
     _out.print(f"[green]✓[/] {escape(mask(text))}")
 
 
+def step(text: str) -> None:
+    """Announce a step of a longer operation (stderr)."""
+    _err.print(f"[bold cyan]→[/] {escape(mask(text))}")
+
+
+def done(text: str) -> None:
+    """Report a finished step (stderr)."""
+    _err.print(f"[green]✓[/] {escape(mask(text))}")
+
+
 def skipped(text: str) -> None:
-    """Report a step that had nothing to do."""
-    _out.print(f"[dim]·[/] {escape(mask(text))}")
+    """Report a step that had nothing to do (stderr)."""
+    _err.print(f"[dim]·[/] {escape(mask(text))}")
 
 
 def warn(text: str) -> None:
@@ -64,9 +71,9 @@ def emit_json(payload: Any) -> None:
 
 @contextmanager
 def status(text: str) -> Iterator[None]:
-    """A spinner while a long step runs (plain text when not on a terminal)."""
-    if _out.is_terminal:
-        with _out.status(escape(mask(text))):
+    """A spinner while a long step runs (plain text when not on a terminal); stderr."""
+    if _err.is_terminal:
+        with _err.status(escape(mask(text))):
             yield
     else:
         step(text)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shipyard.compose import ComposeProject, project_for
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.images.app import BuildInfo, read_build_info
+from shipyard.images.standins import pip_ca_source
 from shipyard.remote import CommandResult, LocalRunner, Runner
 
 MIGRATE_COMMAND = ("alembic", "upgrade", "head")
@@ -52,8 +54,12 @@ class LocalStack:
 
     @property
     def variables(self) -> dict[str, str]:
-        """Process environment for compose: image choices and the build stamp."""
-        return {**self.images, **self.build_info.compose_variables(self.app_name)}
+        """Process environment for compose: image choices, the build stamp, pip's CA bundle."""
+        return {
+            **self.images,
+            **self.build_info.compose_variables(self.app_name),
+            "PIP_CA_BUNDLE": str(pip_ca_bundle()),
+        }
 
     def _compose(self, argv: Sequence[str], what: str, *, stream: bool = False) -> CommandResult:
         result = self.runner.run(argv, env=self.variables, capture=not stream)
@@ -101,6 +107,17 @@ class LocalStack:
         """Stream container logs to the terminal."""
         argv = self.project.logs(services, follow=follow, tail=tail)
         self._compose(argv, "docker compose logs", stream=True)
+
+
+def pip_ca_bundle() -> Path:
+    """The CA bundle handed to builds as the `pip_ca` secret: the host's, or an empty file."""
+    found = pip_ca_source()
+    if found is not None:
+        return found.resolve()
+    empty = PROJECT_ROOT / ".shipyard" / "empty-ca.pem"
+    empty.parent.mkdir(exist_ok=True)
+    empty.touch()
+    return empty
 
 
 def parse_ps(output: str) -> list[ServiceState]:

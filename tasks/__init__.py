@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from tasks import images, quality, stack
+from tasks import env, images, quality, stack
 
 ns = Collection()
 for task in (stack.setup, stack.up, stack.down, stack.ps, stack.logs):
@@ -10,3 +10,4 @@ for task in (stack.setup, stack.up, stack.down, stack.ps, stack.logs):
 ns.add_task(quality.test)
 ns.add_task(quality.lint)
 ns.add_collection(images)
+ns.add_collection(env)

@@ -21,4 +21,4 @@ def build(c: Context, env: str = "local") -> None:
     )
     console.step(f"building {stack.variables['APP_IMAGE']}")
     stack.build_app()
-    console.done(f"built {stack.variables['APP_IMAGE']} ({stack.image_id()})")
+    console.result(f"built {stack.variables['APP_IMAGE']} ({stack.image_id()})")

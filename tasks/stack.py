@@ -35,7 +35,7 @@ def setup(c, env=LOCAL):
 
     report = run_setup(load_config(c.config), env, console.step)
     for check in report.smoke:
-        console.done(f"smoke: {check.name}: {check.detail}")
+        console.result(f"smoke: {check.name}: {check.detail}")
     console.say("")
     console.say(f"The stack is up in {report.seconds:.0f} s:", style="bold")
     console.say(f"  app (through nginx)  {report.public_url}")
@@ -56,7 +56,7 @@ def up(c, env=LOCAL, build=True):
         stack.build_app()
     console.step("starting the stack")
     stack.start()
-    console.done(f"up: {stack.env.public_url}")
+    console.result(f"up: {stack.env.public_url}")
 
 
 @task(
@@ -79,7 +79,7 @@ def down(c, env=LOCAL, volumes=False, yes=False):
             console.error("not confirmed; nothing was removed")
             raise Exit(code=int(ExitCode.REFUSED))
     stack.stop(volumes=volumes)
-    console.done("stopped" + (" and deleted the data volumes" if volumes else ""))
+    console.result("stopped" + (" and deleted the data volumes" if volumes else ""))
 
 
 @task(help={"env": "environment (default: local)", "json": "print JSON"})
