@@ -6,16 +6,15 @@ rebuild a no-op, `up` leaves healthy containers alone, migrations at head do not
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.checks.smoke import CheckResult, ExpectedVersion, run_smoke_checks
-from shipyard.config import PROJECT_ROOT, ShipyardConfig
+from shipyard.config import PROJECT_ROOT, Environment, ShipyardConfig
 from shipyard.envfile.check import require_valid_env_file
-from shipyard.envfile.init import new_env_text
+from shipyard.envfile.init import new_env_text, write_new_env_file
 from shipyard.errors import CommandFailedError
 from shipyard.images.resolve import resolve_images
 from shipyard.prereqs import require_prerequisites
@@ -38,17 +37,14 @@ class SetupReport:
     seconds: float = 0.0
 
 
-def ensure_env_file(path: Path, env_name: str) -> bool:
+def ensure_env_file(path: Path, env: Environment) -> bool:
     """Write a new env file with generated secrets (mode 0600); never overwrite one.
 
     Returns True when the file was created.
     """
     if path.exists():
         return False
-    text = new_env_text(env_name)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    write_new_env_file(path, new_env_text(env.name, public_url=env.public_url))
     return True
 
 
@@ -61,7 +57,7 @@ def run_setup(config: ShipyardConfig, env_name: str, progress: Progress) -> Setu
     require_prerequisites(LocalRunner(PROJECT_ROOT))
 
     env_file = env.path(env.env_file)
-    created = ensure_env_file(env_file, env.name)
+    created = ensure_env_file(env_file, env)
     progress(f"{'created' if created else 'kept the existing'} {env_file.name}")
     require_valid_env_file(env_file, env)
 
@@ -97,7 +93,7 @@ def run_setup(config: ShipyardConfig, env_name: str, progress: Progress) -> Setu
     if failed:
         lines = "; ".join(f"{check.name}: {check.detail}" for check in failed)
         raise CommandFailedError(
-            f"smoke checks failed: {lines}", hint="see `inv logs app` and `inv ps`"
+            f"smoke checks failed: {lines}", hint="see `inv logs --service app` and `inv ps`"
         )
     return report
 

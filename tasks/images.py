@@ -22,3 +22,19 @@ def build(c: Context, env: str = "local") -> None:
     console.step(f"building {stack.variables['APP_IMAGE']}")
     stack.build_app()
     console.result(f"built {stack.variables['APP_IMAGE']} ({stack.image_id()})")
+
+
+@task(
+    help={
+        "only": "one stand-in (python, postgres, nginx, objectstore); all when omitted",
+        "force": "rebuild even when the stand-in is current",
+    }
+)
+@console.exits_cleanly
+def standins(c: Context, only: str = "", force: bool = False) -> None:
+    """Build local stand-ins (from Debian packages) for the third-party images."""
+    from shipyard.images.standins import build_standins
+
+    results = build_standins([only] if only else None, force=force)
+    for result in results:
+        console.result(f"{result.tag} ({result.upstream}): {result.action}")

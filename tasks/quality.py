@@ -12,7 +12,11 @@ def lint(c):
     """ruff (check and format) over the Python code, shellcheck over the shell scripts."""
     c.run(".venv/bin/ruff check .", pty=False)
     c.run(".venv/bin/ruff format --check .", pty=False)
-    c.run(".venv/bin/shellcheck scripts/bootstrap .ci/run", pty=False)
+    c.run(
+        ".venv/bin/shellcheck scripts/bootstrap .ci/run images/postgres/docker-entrypoint.sh"
+        " images/nginx/docker-entrypoint.sh images/nginx/docker-entrypoint.d/*",
+        pty=False,
+    )
 
 
 @task(

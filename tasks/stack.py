@@ -18,13 +18,15 @@ if TYPE_CHECKING:
 LOCAL = "local"
 
 
-def _stack(c: Context, env: str) -> LocalStack:
-    from shipyard.images.resolve import resolve_images
+def _stack(c: Context, env: str, *, prepare_images: bool) -> LocalStack:
+    """The stack of `env`; with prepare_images, pull or build missing images first."""
+    from shipyard.images.resolve import current_images, resolve_images
     from shipyard.stack import open_stack
 
     config = load_config(c.config)
     environment = config.environment(env)
-    return open_stack(environment, config.app_name, resolve_images(config.images.source))
+    choose = resolve_images if prepare_images else current_images
+    return open_stack(environment, config.app_name, choose(config.images.source))
 
 
 @task(help={"env": "environment whose local stack to set up (default: local)"})
@@ -43,14 +45,14 @@ def setup(c, env=LOCAL):
     console.say(f"  env file             {report.env_file} (mode 0600, never committed)")
     for service in report.services:
         console.say(f"  {service.service:<20} {service.state} {service.health}".rstrip())
-    console.say("Next: `inv ps`, `inv logs app`, `inv down`.")
+    console.say("Next: `inv ps`, `inv logs --service app`, `inv down`.")
 
 
 @task(help={"env": "environment (default: local)", "build": "rebuild the app image first"})
 @console.exits_cleanly
 def up(c, env=LOCAL, build=True):
     """Start the stack (building the app image when it changed) and wait until healthy."""
-    stack = _stack(c, env)
+    stack = _stack(c, env, prepare_images=True)
     if build:
         console.step(f"building {stack.variables['APP_IMAGE']}")
         stack.build_app()
@@ -69,7 +71,7 @@ def up(c, env=LOCAL, build=True):
 @console.exits_cleanly
 def down(c, env=LOCAL, volumes=False, yes=False):
     """Stop and remove the stack's containers (data volumes are kept unless --volumes)."""
-    stack = _stack(c, env)
+    stack = _stack(c, env, prepare_images=False)
     if volumes and not yes:
         if not sys.stdin.isatty():
             console.error("--volumes deletes all data; pass --yes to confirm (no terminal to ask)")
@@ -86,7 +88,7 @@ def down(c, env=LOCAL, volumes=False, yes=False):
 @console.exits_cleanly
 def ps(c, env=LOCAL, json=False):
     """Show the stack's services, their state and health."""
-    services = _stack(c, env).services()
+    services = _stack(c, env, prepare_images=False).services()
     if json:
         console.emit_json([vars(service) for service in services])
         return
@@ -110,4 +112,6 @@ def ps(c, env=LOCAL, json=False):
 @console.exits_cleanly
 def logs(c, service="", follow=False, tail=200, env=LOCAL):
     """Show container logs of the stack, or of one service."""
-    _stack(c, env).logs([service] if service else [], follow=follow, tail=tail)
+    _stack(c, env, prepare_images=False).logs(
+        [service] if service else [], follow=follow, tail=tail
+    )

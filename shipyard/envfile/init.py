@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shipyard import masking
 from shipyard.envfile.render import render_file
 from shipyard.envfile.schema import VARIABLES, require_known_environment
+from shipyard.envfile.schema import variable as lookup_variable
 from shipyard.envfile.secrets import generate
 from shipyard.errors import ConfigError, RefusedError
 
@@ -33,6 +35,10 @@ def new_env_text(env_name: str, *, public_url: str | None = None) -> str:
             values[variable.name] = variable.example
     values["APP_ENV"] = env_name
     values["PUBLIC_URL"] = public_url
+    port = urlsplit(public_url).port
+    http_port = lookup_variable("HTTP_PORT")
+    if port is not None and http_port is not None and env_name in http_port.allowed_in:
+        values["HTTP_PORT"] = str(port)
     masking.register(*(values[v.name] for v in VARIABLES if v.is_secret and v.name in values))
     header = (
         f"Env file for {env_name}, written by `inv env.init --env {env_name}`.\n"

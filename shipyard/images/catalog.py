@@ -1,0 +1,102 @@
+"""The third-party images the stack names, and the local stand-in for each.
+
+Compose files and the app Dockerfile name upstream images behind variables; where no
+registry answers, Shipyard builds a stand-in from Debian packages and passes its tag
+through the same variable. This module is data only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipyard.config import PROJECT_ROOT
+from shipyard.errors import ConfigError
+
+IMAGES_DIR = PROJECT_ROOT / "images"
+"""Build contexts of the stand-ins, one directory per image, and their compose file."""
+
+COMPOSE_FILE = IMAGES_DIR / "compose.yaml"
+"""Build-only compose file: one service per stand-in, named by its key."""
+
+BASE_TAG = "shipyard-local/debian:bookworm"
+"""The Debian rootfs (debootstrap, minbase) every stand-in starts FROM."""
+
+CONTEXT_HASH_LABEL = "io.shipyard.context-hash"
+"""Image label holding the hash of the build context it was built from."""
+
+
+@dataclass(frozen=True)
+class ThirdPartyImage:
+    """One upstream image the stack uses, and the stand-in that replaces it locally."""
+
+    key: str
+    """Short name; also the service name in images/compose.yaml."""
+    variable: str
+    """Compose variable / build arg that carries the image reference."""
+    upstream: str
+    """The production image, the default of `variable`."""
+    standin: str
+    """Tag of the local stand-in (its version is the Debian one: no lying in the tag)."""
+    summary: str
+    needs_pip_ca: bool = False
+    """True when its build installs from PyPI (BuildKit secret `pip_ca`)."""
+
+    @property
+    def context(self) -> Path:
+        """Build context directory of the stand-in."""
+        return IMAGES_DIR / self.key
+
+
+CATALOG: tuple[ThirdPartyImage, ...] = (
+    ThirdPartyImage(
+        key="python",
+        variable="PYTHON_IMAGE",
+        upstream="python:3.12-slim",
+        standin="shipyard-local/python:3.11",
+        summary="Debian python3 3.11 with venv/ensurepip, python-is-python3, ca-certificates",
+    ),
+    ThirdPartyImage(
+        key="postgres",
+        variable="POSTGRES_IMAGE",
+        upstream="postgres:16",
+        standin="shipyard-local/postgres:15",
+        summary="Debian PostgreSQL 15 with an upstream-compatible entrypoint, uid/gid 999",
+    ),
+    ThirdPartyImage(
+        key="nginx",
+        variable="NGINX_IMAGE",
+        upstream="nginx:1.27",
+        standin="shipyard-local/nginx:1.22",
+        summary="Debian nginx 1.22, user nginx 101:101, curl, envsubst templates",
+    ),
+    ThirdPartyImage(
+        key="objectstore",
+        variable="OBJECTSTORE_IMAGE",
+        upstream="minio/minio:RELEASE.2025-04-22T22-12-26Z",
+        standin="shipyard-local/objectstore:moto",
+        summary="moto S3 server (in memory) behind `minio server` and `mc ready` shims",
+        needs_pip_ca=True,
+    ),
+)
+
+
+def keys() -> list[str]:
+    """The keys of every catalogued image, in build order."""
+    return [image.key for image in CATALOG]
+
+
+def get(key: str) -> ThirdPartyImage:
+    """The catalogued image `key`, or a ConfigError naming the known keys."""
+    for image in CATALOG:
+        if image.key == key:
+            return image
+    raise ConfigError(f"unknown image {key!r}; known: {', '.join(keys())}")
+
+
+def select(selected: list[str] | tuple[str, ...] | None = None) -> list[ThirdPartyImage]:
+    """The images named in `selected` (all when None), in catalogue order."""
+    if selected is None:
+        return list(CATALOG)
+    wanted = {get(key).key for key in selected}
+    return [image for image in CATALOG if image.key in wanted]

@@ -1,0 +1,76 @@
+"""Helpers for the integration tests: isolated stacks, and `inv` run as a user would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipyard.config import PROJECT_ROOT, Environment, load_config
+
+INV = str(Path(sys.executable).with_name("inv"))
+_OVERRIDE = "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class IsolatedLocal:
+    """The `local` environment under another compose project, port and env file.
+
+    Tests never touch a developer's own stack: `inv` gets the differences through
+    Invoke's environment-variable overrides of invoke.yaml.
+    """
+
+    project: str
+    env_file: Path
+    port: int
+
+    @property
+    def public_url(self) -> str:
+        """Where nginx answers."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def overrides(self) -> dict[str, str]:
+        """Environment variables that point `inv --env local` at this stack."""
+        return {
+            f"{_OVERRIDE}PROJECT": self.project,
+            f"{_OVERRIDE}ENV_FILE": str(self.env_file),
+            f"{_OVERRIDE}PUBLIC_URL": self.public_url,
+        }
+
+    def environment(self) -> Environment:
+        """The same environment as a library object."""
+        local = load_config().environment("local")
+        return local.model_copy(
+            update={
+                "project": self.project,
+                "env_file": self.env_file,
+                "public_url": self.public_url,
+            }
+        )
+
+
+def run_inv(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 1800
+) -> subprocess.CompletedProcess[str]:
+    """Run `inv ARGS` from the repository root, with no standard input."""
+    return subprocess.run(
+        [INV, *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
