@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from shipyard.errors import CommandFailedError
 from shipyard.masking import mask
@@ -48,4 +49,27 @@ class Runner(Protocol):
         stdin: bytes | None = None,
     ) -> CommandResult:
         """Run `argv`; never raises for a non-zero exit (see CommandResult.raise_for_status)."""
+        ...
+
+    def stream_out(
+        self, argv: Sequence[str], *, env: Mapping[str, str] | None = None
+    ) -> AbstractContextManager[BinaryIO]:
+        """Run `argv` and hand its stdout over as a binary stream, never held whole.
+
+        The stream's `read` raises CommandFailedError (with the tail of stderr) when it
+        reaches the end of a command that exited non-zero, so a consumer such as a
+        multipart upload fails instead of completing a truncated object. Leaving the
+        context early stops the command.
+        """
+        ...
+
+    def stream_in(
+        self,
+        argv: Sequence[str],
+        source: BinaryIO | Iterable[bytes],
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        """Run `argv` with `source` streamed to its stdin chunk by chunk (e.g. pg_restore,
+        docker load); never raises for a non-zero exit."""
         ...
