@@ -89,6 +89,15 @@ class AuthError(Exception):
         self.message = message
 
 
+def signature_mismatch() -> AuthError:
+    """S3's answer when no credential reproduces the request's signature."""
+    return AuthError(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+    )
+
+
 def _quote(value: str) -> str:
     return urllib.parse.quote(value, safe=UNRESERVED)
 
@@ -239,11 +248,7 @@ def verify_sigv2(environ: dict[str, Any], access_key: str, secret_key: str) -> N
         ).decode()
         if hmac.compare_digest(expected, signature):
             return
-    raise AuthError(
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. "
-        "Check your key and signing method.",
-    )
+    raise signature_mismatch()
 
 
 def _raw_path(environ: dict[str, Any]) -> str:
@@ -311,11 +316,7 @@ def verify_sigv4(environ: dict[str, Any], access_key: str, secret_key: str) -> N
         expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
         if hmac.compare_digest(expected, signature):
             return
-    raise AuthError(
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. "
-        "Check your key and signing method.",
-    )
+    raise signature_mismatch()
 
 
 def _quote_path(path: str) -> str:

@@ -37,41 +37,25 @@ def test_unknown_environment_names_the_known_ones():
     assert "local, production, staging" in caught.value.one_line()
 
 
-def test_a_bad_field_names_its_path_in_invoke_yaml():
-    source = {
-        "shipyard": {
-            "app_name": "x",
-            "environments": {
-                "local": {
-                    "env_file": ".env",
-                    "public_url": "http://127.0.0.1:8080",
-                    "compose_files": ["compose/compose.yaml"],
-                    "project": "Not Valid",
-                }
-            },
-        }
+def _with_local(**fields: object) -> dict:
+    local = {
+        "env_file": ".env",
+        "public_url": "http://127.0.0.1:8080",
+        "compose_files": ["compose/compose.yaml"],
+        "project": "x",
+        **fields,
     }
+    return {"shipyard": {"app_name": "x", "environments": {"local": local}}}
+
+
+def test_a_bad_field_names_its_path_in_invoke_yaml():
     with pytest.raises(ConfigError, match=r"shipyard\.environments\.local\.project"):
-        load_environment("local", source)
+        load_environment("local", _with_local(project="Not Valid"))
 
 
 def test_an_unknown_field_is_refused_not_ignored():
-    source = {
-        "shipyard": {
-            "app_name": "x",
-            "environments": {
-                "local": {
-                    "env_file": ".env",
-                    "public_url": "http://127.0.0.1:8080",
-                    "compose_files": ["compose/compose.yaml"],
-                    "project": "x",
-                    "hots": "typo",
-                }
-            },
-        }
-    }
     with pytest.raises(ConfigError, match=r"local\.hots"):
-        load_environment("local", source)
+        load_environment("local", _with_local(hots="typo"))
 
 
 def test_missing_shipyard_section():
