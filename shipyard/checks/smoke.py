@@ -1,17 +1,31 @@
-"""Smoke checks through the public URL: is the stack up, ready, the right version, working.
+"""The smoke suite (tests/smoke) run against a URL: is the environment up, ready, the right
+release, working, and does its edge keep its promises.
 
-`inv setup` runs these against the local stack; the deploy gate runs the same ones.
+`inv smoke`, `inv setup` and the deploy gate all call `run_smoke_suite`. The suite is a
+pytest suite run in a child process (so a hung check cannot hang the caller, and its
+modules never leak into ours); its JUnit XML is both the CI artefact and what this module
+reads back to print one line per check.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
 
-import httpx
+from shipyard.config import PROJECT_ROOT
+from shipyard.errors import CommandFailedError, ConfigError
+from shipyard.remote import LocalRunner, Runner
+
+SUITE = Path("tests") / "smoke"
+# Each check gets this long; the suite as a whole this long (the burst is bounded too).
+CHECK_TIMEOUT_SECONDS = 60
+SUITE_TIMEOUT_SECONDS = 300
+_PYTEST_FAILED = 1
 
 
 @dataclass(frozen=True)
@@ -31,85 +45,122 @@ class ExpectedVersion:
     git_sha: str | None = None
 
 
-def _check(name: str, probe: Callable[[], str]) -> CheckResult:
-    try:
-        return CheckResult(name, True, probe())
-    except AssertionError as exc:
-        return CheckResult(name, False, str(exc))
-    except httpx.HTTPError as exc:
-        return CheckResult(name, False, f"{type(exc).__name__}: {exc}")
+@dataclass
+class SmokeRun:
+    """What a run of the suite found."""
+
+    url: str
+    checks: list[CheckResult] = field(default_factory=list)
+    not_applicable: list[str] = field(default_factory=list)
+    junit: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return bool(self.checks) and all(check.ok for check in self.checks)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        """The checks that failed."""
+        return [check for check in self.checks if not check.ok]
 
 
-def _expect_status(response: httpx.Response, status: int) -> None:
-    if response.status_code != status:
-        body = response.text.strip().replace("\n", " ")[:200]
-        raise AssertionError(
-            f"{response.request.method} {response.request.url.path} answered "
-            f"{response.status_code}, expected {status}: {body}"
+def suite_argv(python: str, junit: Path, *, burst: bool) -> list[str]:
+    """The pytest command line of the suite (run from the repository root)."""
+    argv = [
+        python,
+        "-m",
+        "pytest",
+        str(SUITE),
+        "-o",
+        "python_files=check_*.py",
+        "-o",
+        "junit_family=xunit1",
+        "-o",
+        f"timeout={CHECK_TIMEOUT_SECONDS}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        f"--junitxml={junit}",
+    ]
+    if not burst:
+        argv += ["-m", "not burst"]
+    return argv
+
+
+def suite_environment(url: str, expected: ExpectedVersion | None) -> dict[str, str]:
+    """The target, handed to tests/smoke/conftest.py through the environment."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise ConfigError(f"{url!r} is not an http(s) URL", hint="pass --url https://host")
+    return {
+        "SHIPYARD_SMOKE_URL": url,
+        "SHIPYARD_SMOKE_VERSION": expected.version if expected else "",
+        "SHIPYARD_SMOKE_GIT_SHA": (expected.git_sha or "") if expected else "",
+    }
+
+
+def check_name(test_name: str) -> str:
+    """`test_documents_round_trip` -> `documents round trip`."""
+    return test_name.removeprefix("test_").replace("_", " ")
+
+
+def parse_junit(xml_text: str) -> list[CheckResult]:
+    """One CheckResult per test case of a JUnit XML (xunit1) report, in run order."""
+    results = []
+    for case in ET.fromstring(xml_text).iter("testcase"):  # noqa: S314 - our own report
+        properties = {p.get("name"): p.get("value", "") for p in case.iter("property")}
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        name = check_name(case.get("name", "?"))
+        if problem is not None:
+            results.append(CheckResult(name, False, _first_line(problem.get("message", ""))))
+        elif case.find("skipped") is None:
+            results.append(CheckResult(name, True, properties.get("detail", "ok")))
+    return results
+
+
+def _first_line(message: str) -> str:
+    text = message.strip()
+    for prefix in ("AssertionError: ", "Failed: "):
+        text = text.removeprefix(prefix)
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[0].strip() if lines else "failed"
+
+
+def run_smoke_suite(
+    url: str,
+    expected: ExpectedVersion | None = None,
+    *,
+    burst: bool = True,
+    junit: Path | None = None,
+    runner: Runner | None = None,
+) -> SmokeRun:
+    """Run the suite against `url`; never raises for a failing check (see SmokeRun.ok)."""
+    runner = runner or LocalRunner(PROJECT_ROOT)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="shipyard-smoke-") as scratch:
+        report = junit or Path(scratch) / "smoke.xml"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        result = runner.run(
+            suite_argv(sys.executable, report, burst=burst),
+            env=suite_environment(url, expected),
+            timeout=SUITE_TIMEOUT_SECONDS,
         )
-
-
-def run_smoke_checks(
-    base_url: str, expected: ExpectedVersion | None = None, *, timeout: float = 10.0
-) -> list[CheckResult]:
-    """Run every smoke check against `base_url`; never raises for a failing check."""
-    with httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False) as client:
-
-        def health() -> str:
-            response = client.get("/health")
-            _expect_status(response, 200)
-            return f"200 in {response.elapsed.total_seconds() * 1000:.0f} ms"
-
-        def ready() -> str:
-            response = client.get("/ready")
-            _expect_status(response, 200)
-            return f"200 in {response.elapsed.total_seconds() * 1000:.0f} ms"
-
-        def version() -> str:
-            response = client.get("/version")
-            _expect_status(response, 200)
-            seen = response.json()
-            if expected is not None:
-                if seen.get("version") != expected.version:
-                    raise AssertionError(
-                        f"version {seen.get('version')!r} is running, expected {expected.version!r}"
-                    )
-                if expected.git_sha and seen.get("git_sha") != expected.git_sha:
-                    raise AssertionError(
-                        f"git sha {seen.get('git_sha')!r} is running, expected {expected.git_sha!r}"
-                    )
-            return f"{seen.get('version')} ({str(seen.get('git_sha'))[:12]})"
-
-        def round_trip() -> str:
-            content = os.urandom(2048)
-            title = f"smoke-{uuid.uuid4().hex[:8]}"
-            created = client.post(
-                "/documents",
-                params={"title": title},
-                content=content,
-                headers={"Content-Type": "application/octet-stream"},
+        if result.exit_code not in (0, _PYTEST_FAILED) or not report.exists():
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-10:])
+            raise CommandFailedError(
+                f"the smoke suite could not run (exit {result.exit_code}): {tail}"
             )
-            _expect_status(created, 201)
-            document = created.json()
-            path = f"/documents/{document['id']}"
-            try:
-                fetched = client.get(path)
-                _expect_status(fetched, 200)
-                if fetched.json().get("sha256") != hashlib.sha256(content).hexdigest():
-                    raise AssertionError("the stored sha256 differs from the uploaded content")
-                body = client.get(f"{path}/content")
-                _expect_status(body, 200)
-                if body.content != content:
-                    raise AssertionError("the content read back differs from what was uploaded")
-            finally:
-                deleted = client.delete(path)
-            _expect_status(deleted, 204)
-            _expect_status(client.get(path), 404)
-            return "create, read, delete: ok"
-
-        return [
-            _check("health", health),
-            _check("ready", ready),
-            _check("version", version),
-            _check("documents round trip", round_trip),
-        ]
+        checks = parse_junit(report.read_text(encoding="utf-8"))
+    not_applicable = [] if urlsplit(url).scheme == "https" else ["https redirect and certificate"]
+    return SmokeRun(
+        url=url,
+        checks=checks,
+        not_applicable=not_applicable,
+        junit=junit,
+        seconds=time.monotonic() - started,
+    )

@@ -1,0 +1,1 @@
+"""Migration tests on a throwaway PostgreSQL: heads, stairway, models, no trace, data."""
