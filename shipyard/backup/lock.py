@@ -1,0 +1,98 @@
+"""One backup, restore or prune at a time per environment: an exclusive lock on the host
+that runs the stack.
+
+The lock is a directory made with an atomic `mkdir`, holding owner.json (host, pid, what,
+since). A lock whose owner is a process on this machine that no longer runs (a killed
+backup) is stale: it is removed with a warning naming its owner. Any other held lock
+refuses with exit 3, naming the owner and how to clear it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
+from shipyard.errors import RefusedError
+from shipyard.remote import Runner
+
+OWNER = "owner.json"
+
+
+def owner_record(what: str) -> dict[str, object]:
+    """Who holds the lock: this process."""
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "what": what,
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def is_stale(owner: dict[str, object], *, host: str, alive: Callable[[int], bool]) -> bool:
+    """True when the owner ran on `host` and its process is gone."""
+    pid = owner.get("pid")
+    return owner.get("host") == host and isinstance(pid, int) and not alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def held(
+    runner: Runner, path: PurePosixPath, what: str, warn: Callable[[str], None]
+) -> Iterator[None]:
+    """Hold the lock at `path` (on the runner's host) for the duration of the block."""
+    _acquire(runner, path, what, warn)
+    try:
+        yield
+    finally:
+        runner.run(["rm", "-rf", str(path)])
+
+
+def _acquire(runner: Runner, path: PurePosixPath, what: str, warn: Callable[[str], None]) -> None:
+    runner.run(["mkdir", "-p", str(path.parent)]).raise_for_status(f"creating {path.parent}")
+    for _ in range(2):
+        if runner.run(["mkdir", str(path)]).ok:
+            record = json.dumps(owner_record(what)).encode()
+            runner.run(["sh", "-c", f'cat > "{path}/{OWNER}"'], stdin=record).raise_for_status(
+                f"writing {path}/{OWNER}"
+            )
+            return
+        owner = _read_owner(runner, path)
+        if owner is not None and is_stale(owner, host=socket.gethostname(), alive=_alive):
+            warn(
+                f"removed a stale lock {path}: {owner.get('what')} by pid {owner.get('pid')}"
+                f" since {owner.get('since')} is no longer running"
+            )
+            runner.run(["rm", "-rf", str(path)])
+            continue
+        break
+    owner = _read_owner(runner, path) or {}
+    raise RefusedError(
+        f"another {owner.get('what', 'backup operation')} holds {path}"
+        f" (host {owner.get('host', '?')}, pid {owner.get('pid', '?')},"
+        f" since {owner.get('since', '?')})",
+        hint=f"wait for it to finish; if it is dead, remove {path}",
+    )
+
+
+def _read_owner(runner: Runner, path: PurePosixPath) -> dict[str, object] | None:
+    result = runner.run(["cat", str(path / OWNER)])
+    if not result.ok:
+        return None
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        return None

@@ -1,0 +1,108 @@
+"""The cron line that runs `inv backup` every night, and its log rotation.
+
+Pure builders (the exact line, the merged crontab, the logrotate rule) plus installing
+them through a Runner on the host that runs the stack, with `crontab -` (idempotent: the
+line carrying this environment's marker is replaced, never duplicated).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from shipyard.errors import CommandFailedError, PrerequisiteError
+from shipyard.remote import Runner
+
+CRON_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+LOG_MAX_SIZE = "10M"
+LOG_KEEP = 5
+
+
+@dataclass(frozen=True)
+class CronJob:
+    """What cron runs, where, and where its output goes."""
+
+    schedule: str
+    workdir: PurePosixPath
+    inv: PurePosixPath
+    env: str
+    project: str
+    log_file: PurePosixPath
+    on_host: bool
+
+    @property
+    def marker(self) -> str:
+        """The comment that identifies this environment's line in a crontab."""
+        return f"# shipyard-backup {self.project}/{self.env}"
+
+    def line(self) -> str:
+        """The exact crontab line."""
+        args = ["backup", "--env", self.env, *(["--on-host"] if self.on_host else []), "--json"]
+        command = " ".join(
+            [
+                f"cd {shlex.quote(str(self.workdir))} &&",
+                f"PATH={CRON_PATH}",
+                shlex.quote(str(self.inv)),
+                *args,
+                f">> {shlex.quote(str(self.log_file))} 2>&1",
+            ]
+        )
+        return f"{self.schedule} {command} {self.marker}"
+
+
+def merged_crontab(existing: str, job: CronJob) -> str:
+    """`existing` with this job's line added, or replacing its previous version."""
+    kept = [line for line in existing.splitlines() if not line.endswith(job.marker)]
+    return "\n".join([*kept, job.line()]) + "\n"
+
+
+def logrotate_rule(log_file: PurePosixPath) -> str:
+    """Rotate the log at 10 MB, keep 5 compressed generations."""
+    return (
+        f"{log_file} {{\n"
+        f"    size {LOG_MAX_SIZE}\n"
+        f"    rotate {LOG_KEEP}\n"
+        "    compress\n"
+        "    delaycompress\n"
+        "    missingok\n"
+        "    notifempty\n"
+        "    copytruncate\n"
+        "}\n"
+    )
+
+
+def current_crontab(runner: Runner, user: str | None) -> str:
+    """The user's crontab, empty when there is none."""
+    result = runner.run(["crontab", *(["-u", user] if user else []), "-l"])
+    if result.ok:
+        return result.stdout
+    if "no crontab" in result.stderr.lower():
+        return ""
+    result.raise_for_status("crontab -l")
+    return ""
+
+
+def install(
+    runner: Runner, job: CronJob, *, user: str | None, logrotate_dir: PurePosixPath
+) -> tuple[bool, str]:
+    """Install the cron line and the logrotate rule; (changed, logrotate path)."""
+    if not runner.run(["sh", "-c", "command -v crontab"]).ok:
+        raise PrerequisiteError(
+            "crontab is not installed on the host",
+            hint="install cron (Debian: apt-get install cron) and start it",
+        )
+    existing = current_crontab(runner, user)
+    wanted = merged_crontab(existing, job)
+    changed = wanted != existing
+    if changed:
+        argv = ["crontab", *(["-u", user] if user else []), "-"]
+        runner.run(argv, stdin=wanted.encode()).raise_for_status("crontab -")
+        if current_crontab(runner, user) != wanted:
+            raise CommandFailedError("crontab did not keep the new line; check `crontab -l`")
+    rule = logrotate_dir / f"shipyard-backup-{job.project}-{job.env}"
+    script = f'mkdir -p "{job.log_file.parent}" "{logrotate_dir}" && cat > "{rule}"'
+    runner.run(["sh", "-c", script], stdin=logrotate_rule(job.log_file).encode()).raise_for_status(
+        f"writing {rule}"
+    )
+    return changed, str(rule)
