@@ -1,0 +1,2 @@
+"""Deploys to one VM over SSH: plan (pure), lock, bundle, image shipping, switch, gate,
+rollback, audit, prune (DESIGN.md, "Deploy, step by step")."""

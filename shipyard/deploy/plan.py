@@ -1,0 +1,458 @@
+"""The deploy plan: the VM layout and every command a deploy runs there. Pure.
+
+Nothing here runs anything: each function returns a path or an argv list, and the other
+modules of `shipyard.deploy` execute them over a Runner. Unit tests compare them exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+
+from shipyard.compose import ComposeProject
+
+APP_SERVICE = "app"
+DATA_SERVICES = ("db", "objectstore")
+EDGE_SERVICE = "nginx"
+APP_PORT = 8000
+MIGRATE = ("alembic", "upgrade", "head")
+ENSURE_BUCKET = ("python", "-m", "docstore.cli", "ensure-bucket")
+READY_PROBE = (
+    "python",
+    "-c",
+    "import sys, urllib.request; "
+    "sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=3).status"
+    " == 200 else 1)",
+)
+"""Run inside an app container: exit 0 when its /ready answers 200."""
+NGINX_DIR_VARIABLE = "SHIPYARD_NGINX_DIR"
+"""compose.production.yaml mounts nginx's config from here (the VM's shared/nginx)."""
+_RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9._-]+$")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things live under the deploy path on the VM (DESIGN.md, "On the VM")."""
+
+    root: str
+
+    @property
+    def releases(self) -> str:
+        return posixpath.join(self.root, "releases")
+
+    @property
+    def current(self) -> str:
+        return posixpath.join(self.root, "current")
+
+    @property
+    def shared(self) -> str:
+        return posixpath.join(self.root, "shared")
+
+    @property
+    def nginx(self) -> str:
+        """The live nginx config (shared/nginx): what the running nginx mounts."""
+        return posixpath.join(self.shared, "nginx")
+
+    @property
+    def lock(self) -> str:
+        return posixpath.join(self.root, "deploy.lock")
+
+    @property
+    def audit_log(self) -> str:
+        return posixpath.join(self.root, "audit.log")
+
+    def release(self, release_id: str) -> str:
+        """The directory of one release."""
+        return posixpath.join(self.releases, release_id)
+
+    def upload(self, release_id: str) -> str:
+        """Where a release's bundle is unpacked before it is renamed into releases/."""
+        return posixpath.join(self.releases, f".tmp-{release_id}")
+
+
+def release_id(when: datetime, version: str) -> str:
+    """`20261122T173000Z-0.1.0`: sorts by time, names the version."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", version)
+    return f"{when.strftime('%Y%m%dT%H%M%SZ')}-{safe}"
+
+
+def is_release_id(name: str) -> bool:
+    """True for a directory name made by `release_id` (not a temporary upload)."""
+    return bool(_RELEASE_ID.match(name))
+
+
+def release_project(
+    layout: Layout, release: str, project: str, files: Sequence[str], profiles: Sequence[str]
+) -> ComposeProject:
+    """The compose project of one release: its own compose files and its own `.env`."""
+    directory = PurePosixPath(layout.release(release))
+    return ComposeProject(
+        project=project,
+        files=tuple(directory / "compose" / name for name in files),
+        env_file=directory / ".env",
+        profiles=tuple(profiles),
+    )
+
+
+def deploy_variables(images: Mapping[str, str], layout: Layout) -> dict[str, str]:
+    """The compose variables a release adds to its `.env` (image choices, nginx config dir)."""
+    return {**dict(sorted(images.items())), NGINX_DIR_VARIABLE: layout.nginx}
+
+
+def release_env_text(env_text: str, variables: Mapping[str, str]) -> str:
+    """The env file as uploaded: the operator's file, then the variables Shipyard sets."""
+    lines = [env_text.rstrip("\n"), "", "# --- set by `inv deploy` ---"]
+    lines += [f"{name}={value}" for name, value in variables.items()]
+    return "\n".join(lines) + "\n"
+
+
+def upstream_conf(container: str) -> str:
+    """nginx's `app` upstream, pointed at one app container by name."""
+    return (
+        "# Written by `inv deploy`: the app container that serves traffic.\n"
+        "upstream app {\n"
+        f"    server {container}:{APP_PORT};\n"
+        "    keepalive 16;\n"
+        "}\n"
+    )
+
+
+# -- commands on the VM ---------------------------------------------------------------------
+
+
+def sh(script: str, *args: str) -> list[str]:
+    """`sh -c SCRIPT sh ARGS...`: a tiny script with its data as positional parameters."""
+    return ["sh", "-c", script, "sh", *args]
+
+
+def prepare_dirs_argv(layout: Layout) -> list[str]:
+    """Create releases/ and shared/nginx/conf.d (nothing else is touched)."""
+    return ["mkdir", "-p", layout.releases, posixpath.join(layout.nginx, "conf.d")]
+
+
+def disk_free_argv(layout: Layout) -> list[str]:
+    """Free space (POSIX df, KiB) of the file system holding the deploy path's parent."""
+    return ["df", "-Pk", posixpath.dirname(layout.root.rstrip("/")) or "/"]
+
+
+def parse_df_kib(output: str) -> int:
+    """The `Available` column of `df -Pk` output, in KiB."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return int(lines[-1].split()[3])
+
+
+KEEPER_SCRIPT = (
+    'lock="$1"; claim="$2"; '
+    'if [ -n "$claim" ]; then '
+    'mv "$lock/keeper.$claim" "$lock/taken.$claim" 2>/dev/null || { echo lost; exit 0; }; '
+    'else mkdir "$lock" 2>/dev/null || { echo busy; exit 0; }; fi; '
+    'start=$(sed "s/.*) //" /proc/$$/stat | cut -d" " -f20); '
+    'printf "%s\\n" "$3" > "$lock/owner.json"; '
+    'cat /proc/sys/kernel/random/boot_id > "$lock/keeper.$$-$start"; '
+    'echo "locked $$-$start"; exec sleep 2147483647'
+)
+"""Takes the lock and then lives as long as the deploy's SSH channel (run it under the
+runner's watchdog): its pid and start time name `keeper.PID-START` in the lock (the file
+holds the boot id), so a later deploy can prove a holder dead even across pid reuse.
+Prints `locked PID-START`, or `busy` (held) / `lost` (another deploy claimed a stale one)."""
+
+HOLDER_STATE_SCRIPT = (
+    'for k in "$1"/keeper.*; do [ -f "$k" ] || break; id="${k##*/keeper.}"; '
+    'pid="${id%-*}"; start="${id#*-}"; '
+    'now=$(sed "s/.*) //" "/proc/$pid/stat" 2>/dev/null | cut -d" " -f20); '
+    'if [ "$(cat "$k")" = "$(cat /proc/sys/kernel/random/boot_id)" ] '
+    '&& [ "$now" = "$start" ]; then echo "alive $id"; else echo "dead $id"; fi; exit 0; done; '
+    "echo unknown"
+)
+"""`alive ID` / `dead ID` for the lock's keeper, `unknown` when the lock names none."""
+
+
+def keeper_argv(layout: Layout, owner: Mapping[str, str], claim: str = "") -> list[str]:
+    """Take the lock (atomic `mkdir`, or claim the dead keeper `claim` by an atomic rename),
+    write the holder's facts (owner.json), then stay alive as the lock's keeper."""
+    facts = json.dumps(dict(owner), sort_keys=True)
+    return sh(KEEPER_SCRIPT, layout.lock, claim, facts)
+
+
+def holder_state_argv(layout: Layout) -> list[str]:
+    """Whether the lock's keeper process still runs (see HOLDER_STATE_SCRIPT)."""
+    return sh(HOLDER_STATE_SCRIPT, layout.lock)
+
+
+def parse_holder_state(output: str) -> tuple[str, str]:
+    """`alive 12-345` -> ("alive", "12-345"); anything unexpected is ("unknown", "")."""
+    words = output.split()
+    if len(words) == 2 and words[0] in ("alive", "dead"):
+        return words[0], words[1]
+    return "unknown", ""
+
+
+def read_lock_argv(layout: Layout) -> list[str]:
+    """The holder's facts, or exit 1 when there is no lock."""
+    return ["cat", posixpath.join(layout.lock, "owner.json")]
+
+
+def release_lock_argv(layout: Layout) -> list[str]:
+    """Remove the lock."""
+    return ["rm", "-rf", layout.lock]
+
+
+def image_id_argv(ref: str) -> list[str]:
+    """The id of an image on the VM (exit 1 when it is not there)."""
+    return ["docker", "image", "inspect", "--format", "{{.Id}}", ref]
+
+
+def docker_save_argv(refs: Sequence[str]) -> list[str]:
+    """`docker save` of images here (a tar stream on stdout)."""
+    return ["docker", "save", *refs]
+
+
+def docker_load_argv() -> list[str]:
+    """`docker load` on the VM, reading the stream on stdin."""
+    return ["docker", "load", "--quiet"]
+
+
+def unpack_bundle_argv(layout: Layout, release: str) -> list[str]:
+    """Unpack the bundle (tar on stdin) into releases/.tmp-ID (0700), then rename it."""
+    return sh(
+        'set -e; rm -rf "$1"; mkdir -m 0700 "$1"; tar -x -f - -C "$1"; mv -T "$1" "$2"',
+        layout.upload(release),
+        layout.release(release),
+    )
+
+
+def list_releases_argv(layout: Layout) -> list[str]:
+    """The names in releases/ (one per line)."""
+    return ["ls", "-1", layout.releases]
+
+
+def current_release_argv(layout: Layout) -> list[str]:
+    """Where `current` points (exit 1 on a VM never deployed to)."""
+    return ["readlink", layout.current]
+
+
+def read_release_argv(layout: Layout, release: str) -> list[str]:
+    """release.json of one release."""
+    return ["cat", posixpath.join(layout.release(release), "release.json")]
+
+
+def containers_argv(project: str, service: str, *, running_only: bool = False) -> list[str]:
+    """Names of a compose service's containers on the VM (only running ones if asked)."""
+    argv = ["docker", "ps"] + ([] if running_only else ["--all"])
+    argv += ["--filter", f"label=com.docker.compose.project={project}"]
+    argv += ["--filter", f"label=com.docker.compose.service={service}"]
+    if running_only:
+        argv += ["--filter", "status=running"]
+    return [*argv, "--format", "{{.Names}}"]
+
+
+def _up_argv(project: ComposeProject, services: Sequence[str], *options: str) -> list[str]:
+    """`docker compose up` that starts what is missing and never recreates or builds."""
+    fixed = ["up", "--detach", "--no-deps", "--no-recreate", "--no-build"]
+    return [*project.base(), *fixed, *options, *services]
+
+
+def start_data_argv(project: ComposeProject, wait_timeout: int) -> list[str]:
+    """Start the database and object store if they are not running (never recreated)."""
+    return _up_argv(project, DATA_SERVICES, "--wait", "--wait-timeout", str(wait_timeout))
+
+
+def start_app_argv(project: ComposeProject, count: int) -> list[str]:
+    """One more app container of the release's image beside those running (none recreated)."""
+    return _up_argv(project, [APP_SERVICE], "--scale", f"{APP_SERVICE}={count}")
+
+
+def start_edge_argv(project: ComposeProject, wait_timeout: int) -> list[str]:
+    """Start nginx if it is not running (first deploy); never recreated."""
+    return _up_argv(project, [EDGE_SERVICE], "--wait", "--wait-timeout", str(wait_timeout))
+
+
+def health_argv(container: str) -> list[str]:
+    """A container's state and health, e.g. `running healthy`."""
+    return [
+        "docker",
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+        container,
+    ]
+
+
+def ready_argv(container: str) -> list[str]:
+    """Probe /ready inside a container."""
+    return ["docker", "exec", container, *READY_PROBE]
+
+
+def logs_argv(container: str, lines: int = 30) -> list[str]:
+    """The last lines a container logged."""
+    return ["docker", "logs", "--tail", str(lines), container]
+
+
+def stop_argv(container: str, grace: int = 30) -> list[str]:
+    """Stop a container gracefully (SIGTERM, then `grace` seconds) and remove it."""
+    return sh(
+        'docker stop --time "$2" "$1" >/dev/null && docker rm "$1" >/dev/null',
+        container,
+        str(grace),
+    )
+
+
+def nginx_config_argv(layout: Layout, release: str, upstream: str) -> list[str]:
+    """Install a release's nginx config into shared/nginx with `upstream` as upstream.conf.
+
+    Files are rewritten in place (nginx mounts the directory and nginx.conf by inode).
+    """
+    return sh(
+        'set -e; src="$1/nginx"; dst="$2"; '
+        'cat "$src/nginx.conf" > "$dst/nginx.conf"; '
+        'rm -f "$dst"/conf.d/*.conf; cp "$src"/conf.d/*.conf "$dst/conf.d/"; '
+        'printf "%s" "$3" > "$dst/conf.d/upstream.conf"; chmod -R go+rX "$dst"',
+        layout.release(release),
+        layout.nginx,
+        upstream,
+    )
+
+
+def nginx_test_argv(project: ComposeProject) -> list[str]:
+    """`nginx -t` in the running nginx container."""
+    return project.exec(EDGE_SERVICE, ["nginx", "-t", "-q"])
+
+
+def nginx_reload_argv(project: ComposeProject) -> list[str]:
+    """Graceful reload: new workers take the new upstream, old ones finish their requests."""
+    return project.exec(EDGE_SERVICE, ["nginx", "-s", "reload"])
+
+
+def stop_edge_argv(project: ComposeProject) -> list[str]:
+    """Stop nginx (a failed first deploy: nothing is left serving)."""
+    return [*project.base(), "stop", EDGE_SERVICE]
+
+
+def switch_current_argv(layout: Layout, release: str) -> list[str]:
+    """Point `current` at a release atomically (symlink to a temporary name, then rename)."""
+    return sh(
+        'ln -sfn "$1" "$2.tmp" && mv -T "$2.tmp" "$2"',
+        posixpath.join("releases", release),
+        layout.current,
+    )
+
+
+DEPLOYED_MARK = ".deployed"
+"""Touched in a release directory once `current` pointed at it: a finished release."""
+
+
+def mark_deployed_argv(layout: Layout, release: str) -> list[str]:
+    """Mark a release as finished (it became `current` once)."""
+    return ["touch", posixpath.join(layout.release(release), DEPLOYED_MARK)]
+
+
+def deployed_releases_argv(layout: Layout) -> list[str]:
+    """The names of the finished releases, one a line."""
+    return sh(
+        'cd "$1" && for d in *; do [ -e "$d/$2" ] && echo "$d"; done; true',
+        layout.releases,
+        DEPLOYED_MARK,
+    )
+
+
+def remove_uploads_argv(layout: Layout) -> list[str]:
+    """Remove bundles a dead deploy left half-unpacked (releases/.tmp-*)."""
+    return sh('rm -rf "$1"/.tmp-*', layout.releases)
+
+
+def app_releases_argv(project: str) -> list[str]:
+    """Running app containers with the compose files they came from: `NAME FILES` a line."""
+    argv = containers_argv(project, APP_SERVICE, running_only=True)
+    return [*argv[:-1], '{{.Names}} {{.Label "com.docker.compose.project.config_files"}}']
+
+
+def parse_app_releases(output: str, layout: Layout) -> dict[str, str | None]:
+    """Container name -> the release its compose files belong to (None: not a release's)."""
+    found: dict[str, str | None] = {}
+    prefix = layout.releases + "/"
+    for line in output.splitlines():
+        name, _, files = line.strip().partition(" ")
+        if not name:
+            continue
+        first = files.split(",")[0]
+        release = first[len(prefix) :].split("/")[0] if first.startswith(prefix) else None
+        found[name] = release if release and is_release_id(release) else None
+    return found
+
+
+def read_upstream_argv(layout: Layout) -> list[str]:
+    """The live upstream.conf (exit 1 before the first deploy)."""
+    return ["cat", posixpath.join(layout.nginx, "conf.d", "upstream.conf")]
+
+
+def parse_upstream(text: str) -> str | None:
+    """The container an upstream.conf written by `upstream_conf` names."""
+    match = re.search(r"^\s*server\s+([A-Za-z0-9_.-]+):\d+;", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def install_env_argv(layout: Layout, release: str) -> list[str]:
+    """shared/.env (mode 0600) := the env file of the release now in force."""
+    return [
+        "install",
+        "-m",
+        "0600",
+        posixpath.join(layout.release(release), ".env"),
+        posixpath.join(layout.shared, ".env"),
+    ]
+
+
+def remove_release_argv(layout: Layout, release: str) -> list[str]:
+    """Remove one release directory (and a leftover upload of it)."""
+    return ["rm", "-rf", layout.release(release), layout.upload(release)]
+
+
+def remove_images_argv(refs: Sequence[str]) -> list[str]:
+    """Remove images no kept release uses (an image still in use is kept by Docker)."""
+    return sh('for ref in "$@"; do docker image rm "$ref" >/dev/null 2>&1 || true; done', *refs)
+
+
+def append_audit_argv(layout: Layout, record: Mapping[str, object]) -> list[str]:
+    """Append one JSON line to audit.log."""
+    line = json.dumps(dict(record), sort_keys=True)
+    return sh('printf "%s\\n" "$1" >> "$2"', line, layout.audit_log)
+
+
+def releases_to_prune(names: Sequence[str], current: str | None, keep: int) -> list[str]:
+    """Releases beyond the newest `keep` (never the current one), oldest first."""
+    releases = sorted(name for name in names if is_release_id(name))
+    kept = set(releases[-keep:]) | ({current} if current else set())
+    return [name for name in releases if name not in kept]
+
+
+# -- the plan shown by --dry-run and the production confirmation -----------------------------
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """What a deploy will do, step by step, in the order DESIGN.md gives."""
+
+    env: str
+    host: str
+    release: str
+    app_image: str
+    layout: Layout
+    ship_images: tuple[str, ...]
+
+    def steps(self) -> list[str]:
+        """One line per step."""
+        return [
+            f"preflight: env file, image {self.app_image}, ssh {self.host}, docker, disk, lock",
+            f"ship images when the VM lacks them: {', '.join(self.ship_images)}",
+            f"upload the release bundle to {self.layout.release(self.release)}",
+            "migrations: alembic upgrade head in a one-off container of the new image",
+            "switch: new app container beside the old, health + /ready gate, nginx reload, "
+            "drain, stop the old",
+            "smoke checks through the public URL (failure: traffic back to the old release)",
+            f"point {self.layout.current} at {self.release}, prune, audit line, release lock",
+        ]

@@ -1,0 +1,297 @@
+"""`inv deploy` against the session's sandbox VM, in order: bad input changes nothing, a
+first deploy, a second version switched under load, a version whose /ready never passes
+and one that fails its smoke checks after the switch (both rolled back under load), two
+deploys at once, and a stale lock. Every request polled through nginx must answer 200."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from shipyard.config import PROJECT_ROOT
+from shipyard.images.app import read_build_info
+from shipyard.remote import LocalRunner
+from tests.e2e.deploy_support import (
+    Poller,
+    build_app_version,
+    build_derived,
+    deploy,
+    on_vm,
+    served_version,
+    start_deploy,
+)
+from tests.e2e.support import IsolatedSandbox
+from tests.integration.support import run_inv
+
+ROOT = "/srv/docstore"
+READY_TIMEOUT = "20"
+NOREADY = "0.3.0-noready"
+MISLABELLED = "0.4.0-mislabelled"
+ENV_FILE_OVERRIDE = "INVOKE_SHIPYARD_ENVIRONMENTS_SANDBOX_ENV_FILE"
+
+
+@pytest.fixture(scope="module")
+def next_version(sandbox: IsolatedSandbox) -> Iterator[str]:
+    """The checkout's app stamped 0.2.0 (built with a build arg); the images this module
+    builds are removed at its end."""
+    tag = build_app_version(sandbox, "0.2.0")
+    yield tag
+    for built in (tag, NOREADY, MISLABELLED):
+        subprocess.run(["docker", "image", "rm", f"docstore-app:{built}"], capture_output=True)
+
+
+def releases(sandbox: IsolatedSandbox) -> list[str]:
+    listing = on_vm(sandbox, "ls", "-1", f"{ROOT}/releases").stdout.split()
+    return sorted(name for name in listing if not name.startswith("."))
+
+
+def audit_lines(sandbox: IsolatedSandbox) -> list[dict]:
+    text = on_vm(sandbox, "cat", f"{ROOT}/audit.log").stdout
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def app_containers(sandbox: IsolatedSandbox) -> list[str]:
+    argv = ["docker", "ps", "--filter", "label=com.docker.compose.service=app"]
+    return on_vm(sandbox, *argv, "--format", "{{.Names}}").stdout.split()
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The single `error:` line, which must also be the last line."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
+    return errors[0]
+
+
+def test_bad_input_exits_2_and_changes_nothing(sandbox: IsolatedSandbox, tmp_path) -> None:
+    unknown = run_inv("deploy", "--env", "nowhere", env=sandbox.overrides())
+    assert unknown.returncode == 2
+    assert "unknown environment 'nowhere'" in one_line_error(unknown)
+
+    missing = tmp_path / "missing.env"
+    overrides = {**sandbox.overrides(), ENV_FILE_OVERRIDE: str(missing)}
+    result = run_inv("deploy", "--env", "sandbox", env=overrides)
+    assert result.returncode == 2
+    assert f"{missing}: no such file" in one_line_error(result)
+
+    invalid = tmp_path / "invalid.env"
+    text = sandbox.env_file.read_text(encoding="utf-8")
+    invalid.write_text(text.replace("APP_ENV=sandbox", "APP_ENV=staging"), encoding="utf-8")
+    invalid.chmod(0o600)
+    overrides[ENV_FILE_OVERRIDE] = str(invalid)
+    result = run_inv("deploy", "--env", "sandbox", env=overrides)
+    assert result.returncode == 2
+    assert f"{invalid}: " in one_line_error(result)
+
+    dry = deploy(sandbox, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "migrations" in dry.stdout and "nothing was changed" in dry.stdout
+
+    assert on_vm(sandbox, "test", "-e", ROOT).returncode == 1, "the VM was changed"
+
+
+def test_first_deploy_serves_the_checkout_through_nginx(sandbox: IsolatedSandbox) -> None:
+    result = deploy(sandbox)
+    assert result.returncode == 0, result.stderr
+    build = read_build_info(PROJECT_ROOT, LocalRunner(PROJECT_ROOT))
+    assert served_version(sandbox) == build.version
+    (release,) = releases(sandbox)
+    current = on_vm(sandbox, "readlink", f"{ROOT}/current").stdout.strip()
+    assert current == f"releases/{release}"
+    assert on_vm(sandbox, "stat", "-c", "%a", f"{ROOT}/shared/.env").stdout.strip() == "600"
+    facts = json.loads(on_vm(sandbox, "cat", f"{ROOT}/releases/{release}/release.json").stdout)
+    assert facts["git_sha"] == build.git_sha
+    (line,) = audit_lines(sandbox)
+    assert line["result"] == "ok" and line["release"] == release and line["who"]
+    assert on_vm(sandbox, "test", "-e", f"{ROOT}/deploy.lock").returncode == 1
+
+
+def test_second_version_switches_with_no_failed_request(
+    sandbox: IsolatedSandbox, next_version: str
+) -> None:
+    with Poller(sandbox.public_url) as poller:
+        result = deploy(sandbox, "--version", next_version)
+        time.sleep(1)
+    assert result.returncode == 0, result.stderr
+    assert "through the local registry" in result.stderr, "layer delivery was not used"
+    assert poller.failed == [], f"failed requests during the switch: {poller.failed[:5]}"
+    assert len(poller.statuses) > 50
+    assert served_version(sandbox) == "0.2.0"
+    assert len(app_containers(sandbox)) == 1
+    assert len(releases(sandbox)) == 2
+
+
+def test_version_never_ready_is_rolled_back_while_the_old_serves(
+    sandbox: IsolatedSandbox, next_version: str
+) -> None:
+    # A real image whose /ready cannot pass: its process is pointed at a closed port.
+    tag = build_derived(
+        next_version,
+        NOREADY,
+        "LABEL org.opencontainers.image.version=0.3.0\nENV APP_VERSION=0.3.0\n"
+        'CMD ["sh", "-c", "POSTGRES_PORT=1 exec gunicorn -c gunicorn.conf.py docstore.main:app"]',
+    )
+    before = releases(sandbox)
+    with Poller(sandbox.public_url) as poller:
+        result = deploy(sandbox, "--version", tag, "--ready-timeout", READY_TIMEOUT)
+    assert result.returncode == 1, result.stderr
+    assert "was not ready within 20 s" in result.stderr
+    assert "is still serving" in result.stderr
+    assert "last log lines of docstore-app-" in result.stderr
+    assert poller.failed == [], f"failed requests: {poller.failed[:5]}"
+    assert poller.versions == {"0.2.0"}
+    assert releases(sandbox) == before
+    assert len(app_containers(sandbox)) == 1
+    assert audit_lines(sandbox)[-1]["result"] == "failed"
+
+
+def test_smoke_failure_after_the_switch_moves_traffic_back(
+    sandbox: IsolatedSandbox, next_version: str
+) -> None:
+    # Ready, but it reports a version other than its label: the smoke checks catch it
+    # after nginx already points at it.
+    tag = build_derived(
+        next_version,
+        MISLABELLED,
+        "LABEL org.opencontainers.image.version=0.4.0\nENV APP_VERSION=0.4.0-wrong",
+    )
+    with Poller(sandbox.public_url) as poller:
+        result = deploy(sandbox, "--version", tag)
+    assert result.returncode == 1, result.stderr
+    assert "smoke checks failed" in result.stderr and "is still serving" in result.stderr
+    assert poller.failed == [], f"failed requests: {poller.failed[:5]}"
+    assert served_version(sandbox) == "0.2.0"
+    assert len(app_containers(sandbox)) == 1
+
+
+def test_two_deploys_at_once_one_is_refused(sandbox: IsolatedSandbox) -> None:
+    before, audited = releases(sandbox), len(audit_lines(sandbox))
+    first, second = start_deploy(sandbox), start_deploy(sandbox)
+    outcomes = sorted(
+        (process.wait(timeout=600), process.stderr.read()) for process in (first, second)
+    )
+    (ok, _), (refused, why) = outcomes
+    assert (ok, refused) == (0, 3), outcomes
+    assert "sandbox is locked by" in why
+    assert len(releases(sandbox)) == len(before) + 1
+    assert len(audit_lines(sandbox)) == audited + 1
+
+
+def test_a_stale_lock_is_reported_and_removed_only_with_force(sandbox: IsolatedSandbox) -> None:
+    owner = '{"owner": "ghost@old-laptop", "since": "2026-01-01T00:00:00+00:00", "version": "9"}'
+    lock = f"{ROOT}/deploy.lock"
+    on_vm(sandbox, "sh", "-c", f"mkdir {lock} && echo '{owner}' > {lock}/owner.json")
+    refused = deploy(sandbox)
+    assert refused.returncode == 3
+    assert "locked by ghost@old-laptop" in one_line_error(refused) and "STALE" in refused.stderr
+    status = run_inv("lock.status", "--env", "sandbox", env=sandbox.overrides())
+    assert "ghost@old-laptop" in status.stdout
+    assert run_inv("lock.release", "--env", "sandbox", env=sandbox.overrides()).returncode == 3
+    forced = run_inv("lock.release", "--env", "sandbox", "--force", env=sandbox.overrides())
+    assert forced.returncode == 0, forced.stderr
+    assert on_vm(sandbox, "test", "-e", f"{ROOT}/deploy.lock").returncode == 1
+
+
+def test_a_killed_deploy_leaves_the_old_release_serving_and_the_next_takes_over(
+    sandbox: IsolatedSandbox, next_version: str
+) -> None:
+    before, serving = releases(sandbox), served_version(sandbox)
+    with Poller(sandbox.public_url) as poller:
+        client = start_deploy(sandbox, "--version", next_version)
+        # Killed once its new app container passed the gate, before nginx moves to it.
+        seen = [line for line in _lines_until(client, "is healthy and ready")]
+        client.kill()
+        client.wait(timeout=30)
+        time.sleep(3)
+    assert "is healthy and ready" in seen[-1], seen
+    assert poller.failed == [], f"failed requests: {poller.failed[:5]}"
+    assert poller.versions == {serving}
+    assert len(app_containers(sandbox)) == 2, "the killed deploy's container should be left"
+    status = run_inv("lock.status", "--env", "sandbox", env=sandbox.overrides())
+    assert "(holder process gone)" in status.stdout, status.stdout
+
+    result = deploy(sandbox, "--version", next_version)
+    assert result.returncode == 0, result.stderr
+    assert "(holder process gone): taking it over" in result.stderr
+    assert "stale lock from " in result.stderr
+    assert "removed unfinished release" in result.stderr
+    assert served_version(sandbox) == "0.2.0"
+    assert len(app_containers(sandbox)) == 1
+    assert len(releases(sandbox)) == len(before) + 1
+    listing = on_vm(sandbox, "ls", "-A", f"{ROOT}/releases").stdout.split()
+    assert not [name for name in listing if name.startswith(".tmp-")], listing
+    takeover, deployed = audit_lines(sandbox)[-2:]
+    assert takeover["action"] == "lock-takeover" and "holder process gone" in takeover["detail"]
+    assert deployed["result"] == "ok"
+
+
+def _lines_until(process: subprocess.Popen[str], marker: str) -> Iterator[str]:
+    """The process's stderr lines up to the one holding `marker` (bounded by its exit)."""
+    assert process.stderr is not None
+    for line in process.stderr:
+        yield line
+        if marker in line:
+            return
+
+
+def test_rollback_serves_the_previous_release_with_no_failed_request(
+    sandbox: IsolatedSandbox,
+) -> None:
+    checkout = read_build_info(PROJECT_ROOT, LocalRunner(PROJECT_ROOT)).version
+    current = on_vm(sandbox, "readlink", f"{ROOT}/current").stdout.strip()
+    dry = run_inv("rollback", "--env", "sandbox", "--dry-run", env=sandbox.overrides())
+    assert dry.returncode == 0, dry.stderr
+    assert "Roll back sandbox from" in dry.stdout and "nothing was changed" in dry.stdout
+    assert on_vm(sandbox, "readlink", f"{ROOT}/current").stdout.strip() == current
+
+    with Poller(sandbox.public_url) as poller:
+        result = run_inv("rollback", "--env", "sandbox", env=sandbox.overrides())
+        time.sleep(1)
+    assert result.returncode == 0, result.stderr
+    assert poller.failed == [], f"failed requests during the rollback: {poller.failed[:5]}"
+    assert len(poller.statuses) > 50
+    assert served_version(sandbox) == checkout
+    assert len(app_containers(sandbox)) == 1
+    now = on_vm(sandbox, "readlink", f"{ROOT}/current").stdout.strip()
+    assert now != current and now in {f"releases/{name}" for name in releases(sandbox)}
+    line = audit_lines(sandbox)[-1]
+    assert (line["action"], line["result"], line["version"]) == ("rollback", "ok", checkout)
+
+
+def test_status_ps_and_logs_read_the_vm(sandbox: IsolatedSandbox) -> None:
+    current = on_vm(sandbox, "readlink", f"{ROOT}/current").stdout.strip()
+    result = run_inv("status", "--env", "sandbox", "--json", env=sandbox.overrides())
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert f"releases/{status['current']}" == current
+    assert status["lock"] == "free" and status["disk_free_mb"] > 0
+    services = {row["service"]: row for row in status["containers"] if row["state"] == "running"}
+    assert services["app"]["health"] == "healthy" and services["app"]["status"].startswith("Up ")
+    assert {"app", "db", "nginx", "objectstore"} <= set(services)
+
+    ps = run_inv("ps", "--env", "sandbox", env=sandbox.overrides())
+    assert ps.returncode == 0 and "docstore-nginx-1" in ps.stdout, ps.stderr
+    logs = run_inv(
+        "logs", "--env", "sandbox", "--service", "nginx", "--tail", "50", env=sandbox.overrides()
+    )
+    assert logs.returncode == 0, logs.stderr
+    assert '"uri":"/version"' in logs.stdout
+
+
+def test_a_failing_pre_deploy_hook_changes_nothing(sandbox: IsolatedSandbox, tmp_path) -> None:
+    hook = tmp_path / "pre-deploy"
+    hook.write_text('#!/bin/sh\necho "facts: $SHIPYARD_ENV $SHIPYARD_PREVIOUS_RELEASE"\nexit 7\n')
+    hook.chmod(0o755)
+    current = on_vm(sandbox, "readlink", f"{ROOT}/current").stdout.strip()
+    before = (releases(sandbox), len(audit_lines(sandbox)), app_containers(sandbox))
+    overrides = {**sandbox.overrides(), "SHIPYARD_HOOKS_DIR": str(tmp_path)}
+    result = run_inv("deploy", "--env", "sandbox", env=overrides)
+    assert result.returncode == 1, result.stderr
+    assert f"facts: sandbox {current.removeprefix('releases/')}" in result.stderr
+    assert "failed (exit 7): nothing was changed" in one_line_error(result)
+    assert (releases(sandbox), len(audit_lines(sandbox)), app_containers(sandbox)) == before
+    assert on_vm(sandbox, "test", "-e", f"{ROOT}/deploy.lock").returncode == 1
