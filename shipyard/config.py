@@ -22,6 +22,31 @@ class ImagesConfig(BaseModel):
     source: Literal["auto", "upstream", "local"] = "auto"
 
 
+class RetentionConfig(BaseModel):
+    """Grandfather-father-son: how many daily, weekly and monthly backups to keep."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    daily: int = Field(default=7, ge=0, le=366)
+    weekly: int = Field(default=4, ge=0, le=520)
+    monthly: int = Field(default=6, ge=0, le=1200)
+
+
+class BackupConfig(BaseModel):
+    """How backups run; where they go (endpoint, bucket, credentials) is in the env file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    compression_level: int = Field(default=1, ge=1, le=19)
+    compression_threads: int = Field(default=0, ge=0, le=64)
+    object_workers: int = Field(default=4, ge=1, le=32)
+    metrics_dir: Path = Path(".shipyard/metrics")
+    log_file: Path = Path(".shipyard/logs/backup.log")
+    schedule: str = Field(default="17 3 * * *", pattern=r"^\S+( \S+){4}$")
+    incomplete_after_hours: int = Field(default=24, ge=1)
+
+
 class Environment(BaseModel):
     """One target the stack runs on: this machine, a sandbox VM, staging or production."""
 
@@ -40,7 +65,22 @@ class Environment(BaseModel):
     project: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     image_delivery: Literal["registry", "ssh", "none"] = "none"
     requires_approval: bool = False
-    backup_target: str | None = None
+    # Deploys over SSH (docs/deploy.md).
+    known_hosts: Path | None = None
+    """The VM's host key(s); default .shipyard/known_hosts.<env>. Never learned on connect."""
+    ssh_key: Path | None = None
+    """Private key file; when unset, ~/.ssh/config and the usual keys decide."""
+    connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    registry: str | None = None
+    """With image_delivery: registry, the repository prefix pushed to and pulled from."""
+    keep_releases: int = Field(default=5, ge=2, le=100)
+    min_free_disk_mb: int = Field(default=2048, ge=0)
+    backup_before_deploy: bool = False
+
+    @property
+    def known_hosts_file(self) -> Path:
+        """The known_hosts file the environment's SSH connections trust (and only it)."""
+        return self.path(self.known_hosts or Path(f".shipyard/known_hosts.{self.name}"))
 
     @property
     def is_local(self) -> bool:
@@ -59,6 +99,7 @@ class ShipyardConfig(BaseModel):
 
     app_name: str
     images: ImagesConfig = Field(default_factory=ImagesConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
     environments: dict[str, dict[str, Any]]
 
     def environment(self, name: str) -> Environment:

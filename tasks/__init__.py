@@ -2,12 +2,22 @@
 
 from invoke import Collection
 
-from tasks import env, images, quality, stack
+from tasks import backup, checks, db, deploy, env, images, quality, sandbox, stack
 
 ns = Collection()
 for task in (stack.setup, stack.up, stack.down, stack.ps, stack.logs):
     ns.add_task(task)
+ns.add_task(checks.smoke)
+ns.add_task(checks.load)
 ns.add_task(quality.test)
 ns.add_task(quality.lint)
 ns.add_collection(images)
 ns.add_collection(env)
+ns.add_collection(db)
+ns.add_collection(sandbox)
+ns.add_collection(backup.collection)
+ns.add_collection(backup.dr)
+ns.add_task(backup.restore)
+for task in (deploy.deploy_, deploy.rollback, deploy.status_, deploy.releases, deploy.audit):
+    ns.add_task(task)
+ns.add_collection(deploy.lock)

@@ -14,7 +14,8 @@ def lint(c):
     c.run(".venv/bin/ruff format --check .", pty=False)
     c.run(
         ".venv/bin/shellcheck scripts/bootstrap .ci/run images/postgres/docker-entrypoint.sh"
-        " images/nginx/docker-entrypoint.sh images/nginx/docker-entrypoint.d/*",
+        " images/nginx/docker-entrypoint.sh images/nginx/docker-entrypoint.d/*"
+        " images/sandbox/sandbox-init",
         pty=False,
     )
 

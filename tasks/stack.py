@@ -87,7 +87,10 @@ def down(c, env=LOCAL, volumes=False, yes=False):
 @task(help={"env": "environment (default: local)", "json": "print JSON"})
 @console.exits_cleanly
 def ps(c, env=LOCAL, json=False):
-    """Show the stack's services, their state and health."""
+    """Show the stack's services, their state and health (on a VM: its containers)."""
+    if not load_config(c.config).environment(env).is_local:
+        _vm_ps(c, env, json)
+        return
     services = _stack(c, env, prepare_images=False).services()
     if json:
         console.emit_json([vars(service) for service in services])
@@ -111,7 +114,35 @@ def ps(c, env=LOCAL, json=False):
 )
 @console.exits_cleanly
 def logs(c, service="", follow=False, tail=200, env=LOCAL):
-    """Show container logs of the stack, or of one service."""
+    """Show container logs of the stack, or of one service (on a VM: its current release)."""
+    if not load_config(c.config).environment(env).is_local:
+        _vm_logs(c, env, service, follow, tail)
+        return
     _stack(c, env, prepare_images=False).logs(
         [service] if service else [], follow=follow, tail=tail
     )
+
+
+def _vm_ps(c: Context, env: str, json: bool) -> None:
+    from dataclasses import asdict
+
+    from shipyard.deploy.status import containers
+    from tasks.deploy import target_for
+
+    rows = containers(target_for(c, env))
+    if json:
+        console.emit_json([asdict(row) for row in rows])
+        return
+    if not rows:
+        console.say(f"no containers on {env}; deploy with `inv deploy --env {env}`")
+    for row in rows:
+        console.say(f"{row.service:<14} {row.name:<24} {row.state:<10} {row.status}")
+
+
+def _vm_logs(c: Context, env: str, service: str, follow: bool, tail: int) -> None:
+    from shipyard.deploy.status import logs_argv
+    from tasks.deploy import target_for
+
+    target = target_for(c, env)
+    argv = logs_argv(target, [service] if service else [], follow=follow, tail=tail)
+    target.runner.run(argv, capture=False).raise_for_status("docker compose logs on the VM")

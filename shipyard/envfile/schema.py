@@ -84,6 +84,7 @@ GROUPS: Mapping[str, str] = {
     "database": "PostgreSQL",
     "object storage": "an S3-compatible object store (the in-stack one, or any S3 service)",
     "proxy": "nginx",
+    "backups": "where `inv backup` writes (any S3-compatible service; docs/backups.md)",
     "images": "set by Shipyard itself (image choices, build stamp); leave them out of the file",
 }
 
@@ -259,6 +260,75 @@ VARIABLES: tuple[Variable, ...] = (
         min_value=1,
         max_value=65535,
     ),
+    Variable(
+        "S3_OPS_PORT",
+        "object storage",
+        "Host port, on 127.0.0.1 only, where the in-stack object store's S3 API is published"
+        " for tools on the host (backups and restores). Unset: a free port Docker picks,"
+        " which Shipyard finds with `docker compose port`.",
+        type=VarType.INT,
+        min_value=1,
+        max_value=65535,
+    ),
+    Variable(
+        "BACKUP_S3_ENDPOINT",
+        "backups",
+        "host:port of the S3 API backups go to, without a scheme. `inv backup` needs it in"
+        " staging and production; local and sandbox default to the in-stack object store"
+        " (bucket BACKUP_S3_BUCKET), which protects nothing against losing the host.",
+        type=VarType.HOST_PORT,
+    ),
+    Variable(
+        "BACKUP_S3_ACCESS_KEY",
+        "backups",
+        "Access key id for the backup bucket (default in local and sandbox: S3_ACCESS_KEY).",
+        type=VarType.SECRET,
+        secret_kind=SecretKind.ACCESS_KEY,
+        min_length=16,
+    ),
+    Variable(
+        "BACKUP_S3_SECRET_KEY",
+        "backups",
+        "Secret key for the backup bucket (default in local and sandbox: S3_SECRET_KEY).",
+        type=VarType.SECRET,
+        secret_kind=SecretKind.KEY,
+        min_length=24,
+    ),
+    Variable(
+        "BACKUP_S3_BUCKET",
+        "backups",
+        "Bucket backups are written to; it must exist (local and sandbox create it).",
+        default="backups",
+    ),
+    Variable(
+        "BACKUP_S3_PREFIX",
+        "backups",
+        "Key prefix inside the bucket; backups live under PREFIX/ENV/.",
+        default="shipyard",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*[A-Za-z0-9]$",
+    ),
+    Variable(
+        "BACKUP_S3_REGION",
+        "backups",
+        "Region of the backup bucket.",
+        default="us-east-1",
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+    ),
+    Variable(
+        "BACKUP_S3_SECURE",
+        "backups",
+        "Talk to the backup endpoint over TLS (true for every hosted S3 service).",
+        type=VarType.BOOL,
+        default="false",
+    ),
+    Variable(
+        "BACKUP_ENCRYPTION_KEY_FILE",
+        "backups",
+        "Path of a file holding a 32-byte key (64 hex digits): when set, everything written"
+        " to the backup bucket is encrypted with AES-256-GCM before it leaves the host. Keep"
+        " a copy of the key away from the bucket: without it no backup can be restored.",
+        pattern=NO_WHITESPACE,
+    ),
     Variable("APP_IMAGE", "images", "App image reference.", pattern=NO_WHITESPACE),
     Variable("PYTHON_IMAGE", "images", "Base image of the app build.", pattern=NO_WHITESPACE),
     Variable("POSTGRES_IMAGE", "images", "PostgreSQL image.", pattern=NO_WHITESPACE),
@@ -272,6 +342,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("APP_VERSION", "images", "App version stamped into the build.", pattern=NO_WHITESPACE),
     Variable("GIT_SHA", "images", "Git commit stamped into the build.", pattern=NO_WHITESPACE),
     Variable("BUILD_TIME", "images", "Build time stamped into the build.", pattern=NO_WHITESPACE),
+    Variable(
+        "SHIPYARD_NGINX_DIR",
+        "images",
+        "On a VM: the live nginx config directory (shared/nginx) that `inv deploy` switches.",
+        pattern=NO_WHITESPACE,
+    ),
 )
 
 BY_NAME: Mapping[str, Variable] = {variable.name: variable for variable in VARIABLES}

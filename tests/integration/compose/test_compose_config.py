@@ -73,8 +73,10 @@ def test_networks_keep_data_services_away_from_nginx(config):
     assert set(services["nginx"]["networks"]) == {"frontend"}
     assert set(services["app"]["networks"]) == {"frontend", "backend"}
     assert set(services["db"]["networks"]) == {"backend"}
-    assert set(services["objectstore"]["networks"]) == {"backend"}
+    assert set(services["objectstore"]["networks"]) == {"backend", "ops"}
     assert rendered["networks"]["backend"]["internal"] is True
+    on_ops = {name for name, service in services.items() if "ops" in service["networks"]}
+    assert on_ops == {"objectstore"}
 
 
 def test_non_root_users_and_read_only_roots(config):
@@ -108,7 +110,13 @@ def test_published_ports_per_environment(config):
     if name == "local":
         assert ports[0]["host_ip"] == "127.0.0.1"
     else:
-        assert ports[0]["published"] == "80"
+        # the sandbox VM's nginx publishes the public URL's port (the container forwards it)
+        assert ports[0]["published"] == ("18081" if name == "sandbox" else "80")
         assert rendered["services"]["app"]["pull_policy"] == "never"
-    for service in ("app", "db", "objectstore"):
+    for service in ("app", "db"):
         assert "ports" not in rendered["services"][service]
+    s3 = rendered["services"]["objectstore"]["ports"]
+    # loopback only; the host port is Docker's choice unless S3_OPS_PORT fixes it
+    assert [(port["host_ip"], port["target"], port.get("published")) for port in s3] == [
+        ("127.0.0.1", 9000, None)
+    ]

@@ -34,7 +34,7 @@ def test_unknown_environment_names_the_known_ones():
         load_environment("prod")
     assert caught.value.exit_code == ExitCode.BAD_INPUT
     assert "unknown environment 'prod'" in caught.value.one_line()
-    assert "local, production, staging" in caught.value.one_line()
+    assert "local, production, sandbox, staging" in caught.value.one_line()
 
 
 def _with_local(**fields: object) -> dict:

@@ -178,7 +178,13 @@ def test_the_schema_declares_what_the_issue_lists():
         "S3_ACCESS_KEY", "S3_SECRET_KEY",
     }  # fmt: skip
     lengths = {v.name: v.min_length for v in VARIABLES if v.is_secret}
-    assert lengths == {"POSTGRES_PASSWORD": 12, "S3_ACCESS_KEY": 16, "S3_SECRET_KEY": 32}
+    assert lengths == {
+        "POSTGRES_PASSWORD": 12,
+        "S3_ACCESS_KEY": 16,
+        "S3_SECRET_KEY": 32,
+        "BACKUP_S3_ACCESS_KEY": 16,  # issue 6: backups
+        "BACKUP_S3_SECRET_KEY": 24,
+    }
     assert BY_NAME["HTTP_PORT"].allowed_in == {"local", "sandbox"}
     assert all(v.default is None or type_problem(v, v.default) is None for v in VARIABLES)
 
