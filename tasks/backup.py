@@ -293,8 +293,13 @@ def restore(
 
     with _context(c, env, on_host) as ctx:
         plan = plan_restore(ctx, backup)
-        for line in plan.lines():
-            console.say(line)
+        if json:  # stdout carries the one JSON document only
+            if dry_run:
+                console.emit_json({"ok": True, "dry_run": True, "plan": plan.lines()})
+                return
+        else:
+            for line in plan.lines():
+                console.say(line)
         if dry_run:
             console.result("dry run: nothing was changed")
             return
@@ -307,6 +312,7 @@ def restore(
             {
                 "ok": True,
                 "id": report.manifest.id,
+                "plan": plan.lines(),
                 "safety_backup": report.safety_backup,
                 "seconds": round(report.seconds, 3),
                 "tables": report.tables,
