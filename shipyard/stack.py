@@ -61,8 +61,12 @@ class LocalStack:
             "PIP_CA_BUNDLE": str(pip_ca_bundle()),
         }
 
-    def _compose(self, argv: Sequence[str], what: str, *, stream: bool = False) -> CommandResult:
-        result = self.runner.run(argv, env=self.variables, capture=not stream)
+    def _compose(
+        self, argv: Sequence[str], what: str, *, stream: bool = False, progress: bool = False
+    ) -> CommandResult:
+        result = self.runner.run(
+            argv, env=self.variables, capture=not stream, stdout_to_stderr=progress
+        )
         return result.raise_for_status(what)
 
     def validate(self) -> None:
@@ -71,7 +75,9 @@ class LocalStack:
 
     def build_app(self, *, stream: bool = True) -> None:
         """Build the app image (BuildKit through compose; cached layers are reused)."""
-        self._compose(self.project.build(["app"]), "building the app image", stream=stream)
+        # Compose prints build progress on stdout; it is progress, so it goes to stderr.
+        argv = self.project.build(["app"])
+        self._compose(argv, "building the app image", stream=stream, progress=True)
 
     def image_id(self) -> str | None:
         """The id of the built app image, if there is one."""

@@ -47,8 +47,13 @@ class Runner(Protocol):
         capture: bool = True,
         timeout: float | None = None,
         stdin: bytes | None = None,
+        stdout_to_stderr: bool = False,
     ) -> CommandResult:
-        """Run `argv`; never raises for a non-zero exit (see CommandResult.raise_for_status)."""
+        """Run `argv`; never raises for a non-zero exit (see CommandResult.raise_for_status).
+
+        With capture=False and stdout_to_stderr, the command's stdout goes to our stderr: for
+        progress output (e.g. image builds) that must not mix with a task's `--json` result.
+        """
         ...
 
     def stream_out(

@@ -17,6 +17,9 @@ STREAM_CHUNK = 1024 * 1024
 _STDERR_KEEP = 64 * 1024
 
 
+_STDERR_FD = 2  # our own stderr, whatever Python-level object stands in for sys.stderr
+
+
 class LocalRunner:
     """Runs argv lists with subprocess: no shell, no standard input unless given."""
 
@@ -31,6 +34,7 @@ class LocalRunner:
         capture: bool = True,
         timeout: float | None = None,
         stdin: bytes | None = None,
+        stdout_to_stderr: bool = False,
     ) -> CommandResult:
         """Run `argv` here; output is captured, or streamed to the terminal with capture=False."""
         try:
@@ -40,7 +44,8 @@ class LocalRunner:
                 env=_merged(env),
                 input=stdin,
                 stdin=None if stdin is not None else subprocess.DEVNULL,
-                capture_output=capture,
+                stdout=subprocess.PIPE if capture else (_STDERR_FD if stdout_to_stderr else None),
+                stderr=subprocess.PIPE if capture else None,
                 timeout=timeout,
                 check=False,
             )

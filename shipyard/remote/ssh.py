@@ -296,9 +296,11 @@ class SSHRunner:
         capture: bool = True,
         timeout: float | None = None,
         stdin: bytes | None = None,
+        stdout_to_stderr: bool = False,
     ) -> CommandResult:
         """Run `argv` on the VM; output captured, or copied to our stdout/stderr as it comes."""
-        out = _Sink(None if capture else sys.stdout.buffer)
+        shown = sys.stderr.buffer if stdout_to_stderr else sys.stdout.buffer
+        out = _Sink(None if capture else shown)
         err = _Sink(None if capture else sys.stderr.buffer)
         source = None if stdin is None else [stdin]
         return self._exchange(argv, env, source, out, err, timeout)

@@ -19,7 +19,9 @@ class FakeDocker:
         self.calls: list[tuple[str, ...]] = []
         self.envs: list[dict | None] = []
 
-    def run(self, argv, *, env=None, capture=True, timeout=None, stdin=None):
+    def run(
+        self, argv, *, env=None, capture=True, timeout=None, stdin=None, stdout_to_stderr=False
+    ):
         argv = tuple(argv)
         self.calls.append(argv)
         self.envs.append(dict(env) if env else None)
