@@ -18,14 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from minio import Minio
-from moto.server import ThreadedMotoServer
 
 from shipyard.deploy.context import Target
 from shipyard.deploy.prune import current_release
 from tests.e2e.deploy_support import deploy
 from tests.e2e.support import IsolatedSandbox
-from tests.integration.support import free_port, run_inv
+from tests.integration.support import run_inv, s3_server
 
 BACKUP_BUCKET = "sandbox-backups"
 ENV_FILE_OVERRIDE = "INVOKE_SHIPYARD_ENVIRONMENTS_SANDBOX_ENV_FILE"
@@ -54,25 +52,18 @@ def deployed(sandbox: IsolatedSandbox) -> Iterator[IsolatedSandbox]:
 @pytest.fixture(scope="module")
 def offsite(deployed: IsolatedSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """moto on 127.0.0.1 as the backup store, and the deployer's env file pointing at it."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"127.0.0.1:{port}"
-    Minio(endpoint, access_key="x" * 20, secret_key="y" * 40, secure=False).make_bucket(
-        BACKUP_BUCKET
-    )
-    env_file = tmp_path_factory.mktemp("offsite") / ".env.sandbox"
-    env_file.write_text(
-        deployed.env_file.read_text(encoding="utf-8")
-        + f"BACKUP_S3_ENDPOINT={endpoint}\n"
-        + f"BACKUP_S3_ACCESS_KEY=Ab1{secrets.token_hex(10)}\n"
-        + f"BACKUP_S3_SECRET_KEY=Ab1{secrets.token_hex(20)}\n"
-        + f"BACKUP_S3_BUCKET={BACKUP_BUCKET}\nBACKUP_S3_PREFIX=e2e\n",
-        encoding="utf-8",
-    )
-    env_file.chmod(0o600)
-    yield {**deployed.overrides(), ENV_FILE_OVERRIDE: str(env_file)}
-    server.stop()
+    with s3_server(BACKUP_BUCKET) as endpoint:
+        env_file = tmp_path_factory.mktemp("offsite") / ".env.sandbox"
+        env_file.write_text(
+            deployed.env_file.read_text(encoding="utf-8")
+            + f"BACKUP_S3_ENDPOINT={endpoint}\n"
+            + f"BACKUP_S3_ACCESS_KEY=Ab1{secrets.token_hex(10)}\n"
+            + f"BACKUP_S3_SECRET_KEY=Ab1{secrets.token_hex(20)}\n"
+            + f"BACKUP_S3_BUCKET={BACKUP_BUCKET}\nBACKUP_S3_PREFIX=e2e\n",
+            encoding="utf-8",
+        )
+        env_file.chmod(0o600)
+        yield {**deployed.overrides(), ENV_FILE_OVERRIDE: str(env_file)}
 
 
 def _inv(overrides: dict, *args: str) -> subprocess.CompletedProcess[str]:

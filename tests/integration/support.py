@@ -6,7 +6,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +75,20 @@ def run_inv(
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+@contextmanager
+def s3_server(bucket: str) -> Iterator[str]:
+    """A real S3 API (moto server) on 127.0.0.1 holding an empty `bucket`; yields host:port."""
+    from minio import Minio
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"127.0.0.1:{port}"
+    try:
+        Minio(endpoint, access_key="x" * 20, secret_key="y" * 40, secure=False).make_bucket(bucket)
+        yield endpoint
+    finally:
+        server.stop()

@@ -13,10 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 from minio import Minio
-from moto.server import ThreadedMotoServer
 
 from shipyard.envfile.init import new_env_text
-from tests.integration.support import IsolatedLocal, free_port, run_inv
+from tests.integration.support import IsolatedLocal, free_port, run_inv, s3_server
 
 BACKUP_BUCKET = "offsite-backups"
 TABLE_STATE_SQL = """
@@ -192,15 +191,8 @@ class BackupStack:
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[str]:
     """A real S3 API (moto server) on 127.0.0.1: the remote backup store."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"127.0.0.1:{port}"
-    Minio(endpoint, access_key="x" * 20, secret_key="y" * 40, secure=False).make_bucket(
-        BACKUP_BUCKET
-    )
-    yield endpoint
-    server.stop()
+    with s3_server(BACKUP_BUCKET) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
