@@ -1,12 +1,17 @@
-"""Preflight, before anything changes: the env file, the images here, and on the VM the
-SSH login, Docker, Compose and free disk. Bad input is exit 2 with one line."""
+"""Preflight, before anything changes: the env file, the images here, on the VM the SSH
+login, Docker, Compose and free disk, and for registry delivery the registry. Bad input is
+exit 2 with one line."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+
+import httpx
 
 from shipyard import console
 from shipyard.config import Environment
+from shipyard.deploy import registry
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import disk_free_argv, parse_df_kib
 from shipyard.envfile.check import require_valid_env_file
@@ -16,8 +21,12 @@ from shipyard.images.engine import Engine
 
 RUNTIME_IMAGES = ("postgres", "nginx", "objectstore")
 """Third-party images the stack runs (the python base is only built from)."""
+DELIVERIES = ("ssh", "registry")
+"""The image_delivery values `inv deploy` can ship with."""
+REGISTRY_TIMEOUT = 10.0
 VERSION_LABEL = "org.opencontainers.image.version"
 REVISION_LABEL = "org.opencontainers.image.revision"
+MIGRATIONS_LABEL = "shipyard.migrations.head"
 
 
 @dataclass(frozen=True)
@@ -28,28 +37,81 @@ class AppImage:
     image_id: str
     version: str
     git_sha: str
+    migrations_head: str = "unknown"
+    """The Alembic head(s) its migrations lead to, comma-separated (`unknown` when the
+    image was built without the stamp)."""
+
+
+@dataclass(frozen=True)
+class EnvFile:
+    """The environment's env file, validated: its text (uploaded) and its values."""
+
+    text: str
+    values: dict[str, str]
 
 
 def require_deployable(env: Environment) -> None:
-    """ConfigError unless the environment is a VM with a deploy path."""
+    """ConfigError unless the environment is a VM with a deploy path and a way to ship
+    images (with `registry:` naming a registry for registry delivery)."""
     if env.is_local or not env.deploy_path:
         raise ConfigError(
             f"environment {env.name} is not a VM (it needs host and deploy_path in invoke.yaml)",
             hint="`inv up` runs the local stack; deploy to sandbox, staging or production",
         )
-    if env.image_delivery != "ssh":
+    if env.image_delivery not in DELIVERIES:
         raise ConfigError(
-            f"environment {env.name}: image_delivery {env.image_delivery!r} is not supported "
-            "by `inv deploy` yet",
-            hint="set image_delivery: ssh in invoke.yaml",
+            f"environment {env.name}: image_delivery {env.image_delivery!r} cannot deploy",
+            hint="set image_delivery: ssh (or registry, with registry:) in invoke.yaml",
         )
+    if env.image_delivery == "registry":
+        problem = "is not set" if not env.registry else registry.prefix_problem(env.registry)
+        if problem:
+            raise ConfigError(
+                f"environment {env.name}: image_delivery is registry but registry {problem}",
+                hint="set registry: to the repository prefix, e.g. "
+                "registry.example.com:5000/team, in invoke.yaml (or image_delivery: ssh)",
+            )
 
 
-def env_file_text(env: Environment) -> str:
+def check_registry(env: Environment) -> None:
+    """PrerequisiteError (one line) unless the environment's registry answers over HTTPS
+    here with a certificate this machine's engine trusts (any HTTP status will do)."""
+    if not env.registry:
+        raise ValueError(f"environment {env.name} has no registry")
+    host = registry.registry_host(env.registry)
+    url = f"https://{host}/v2/"
+    try:
+        httpx.get(url, verify=registry.trust_context(host), timeout=REGISTRY_TIMEOUT)
+    except httpx.HTTPError as exc:
+        if _certificate_error(exc):
+            raise PrerequisiteError(
+                f"registry {host}: its TLS certificate is not trusted here ({exc})",
+                hint=f"install the registry's CA as {registry.DOCKER_CERTS}/{host}/ca.crt here "
+                "and on the VM, or in the system's trust store",
+            ) from None
+        reason = str(exc) or type(exc).__name__
+        raise PrerequisiteError(
+            f"registry {host} does not answer at {url} ({reason})",
+            hint=f"start the registry or fix registry: of {env.name} in invoke.yaml; "
+            "image_delivery: ssh needs none",
+        ) from None
+
+
+def _certificate_error(exc: BaseException) -> bool:
+    """True when a TLS certificate check is what failed, somewhere in the chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def env_file(env: Environment) -> EnvFile:
     """The environment's env file, validated for it (ConfigError naming the problems)."""
     path = env.path(env.env_file)
-    require_valid_env_file(path, env)
-    return read_text(path)
+    values = require_valid_env_file(path, env)
+    return EnvFile(read_text(path), values)
 
 
 def app_image(engine: Engine, ref: str) -> AppImage:
@@ -66,6 +128,7 @@ def app_image(engine: Engine, ref: str) -> AppImage:
         image_id=str(data["Id"]),
         version=labels.get(VERSION_LABEL, "unknown"),
         git_sha=labels.get(REVISION_LABEL, "unknown"),
+        migrations_head=labels.get(MIGRATIONS_LABEL, "unknown"),
     )
 
 

@@ -1,9 +1,12 @@
-"""Image delivery over SSH for the images whose id the VM does not already have (the app's
-and, on a first deploy, the third-party ones); nothing crosses when every id is there.
+"""Image delivery for the images whose id the VM does not already have (the app's and, on
+a first deploy, the third-party ones); nothing crosses when every id is there.
 
-Layer by layer through a registry on our 127.0.0.1 and an SSH reverse tunnel when Debian's
-`docker-registry` is installed here (shipyard.deploy.layers: only the layers the VM lacks
-cross), else `docker save` here streamed into `docker load` on the VM, with a progress bar."""
+With `image_delivery: registry`, through the team's registry (shipyard.deploy.registry:
+push here, pull by digest on the VM). With `ssh`, layer by layer through a registry on our
+127.0.0.1 and an SSH reverse tunnel when Debian's `docker-registry` is installed here
+(shipyard.deploy.layers: only the layers the VM lacks cross), else `docker save` here
+streamed into `docker load` on the VM, with a progress bar. Either way the VM's image ids
+are compared with ours afterwards."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from shipyard import console
-from shipyard.deploy import layers
+from shipyard.deploy import layers, registry
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import docker_load_argv, docker_save_argv, image_id_argv
 from shipyard.errors import CommandFailedError, ConfigError
@@ -46,8 +49,9 @@ def missing_on_vm(target: Target, wanted: Mapping[str, str]) -> list[str]:
 
 
 def ship(target: Target, wanted: Mapping[str, str], engine: Engine) -> list[str]:
-    """Ship what the VM lacks (layers through the local registry, or one `docker save |
-    docker load`); returns the refs shipped."""
+    """Ship what the VM lacks (through the environment's registry, or over SSH: layers
+    through the local registry, or one `docker save | docker load`); returns the refs
+    shipped."""
     missing = missing_on_vm(target, wanted)
     for ref in wanted:
         if ref not in missing:
@@ -55,8 +59,12 @@ def ship(target: Target, wanted: Mapping[str, str], engine: Engine) -> list[str]
     if not missing:
         return []
     total = sum(engine.image_size(ref) or 0 for ref in missing)
-    how = "the layers the VM lacked, through the local registry"
-    if not _by_layers(target, missing):
+    if target.env.image_delivery == "registry":
+        registry.deliver(target, missing)
+        how = f"pushed to {target.env.registry}, pulled by digest"
+    elif _by_layers(target, missing):
+        how = "the layers the VM lacked, through the local registry"
+    else:
         how = "docker save | docker load"
         _save_load(target, missing, total)
     still = missing_on_vm(target, {ref: wanted[ref] for ref in missing})

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from shipyard.envfile.findings import Finding
-from shipyard.envfile.schema import ENVIRONMENTS, HOSTNAME, VARIABLES, Variable, VarType
+from shipyard.envfile.schema import (
+    ENVIRONMENTS,
+    HOSTNAME,
+    SET_TOGETHER,
+    VARIABLES,
+    Variable,
+    VarType,
+)
 from shipyard.envfile.secrets import is_placeholder, secret_problems
 
 TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
@@ -197,4 +204,23 @@ def validate(
         problem = type_problem(variable, value) or environment_problem(variable, value, env)
         if problem:
             add(problem)
+    return findings + pair_findings(values, lines, file)
+
+
+def pair_findings(values: Mapping[str, str], lines: Mapping[str, int], file: str) -> list[Finding]:
+    """A finding for each pair of SET_TOGETHER of which the file sets only one."""
+    findings = []
+    for first, second in SET_TOGETHER:
+        if bool(values.get(first)) == bool(values.get(second)):
+            continue
+        given, missing = (first, second) if values.get(first) else (second, first)
+        findings.append(
+            Finding(
+                file,
+                lines.get(given),
+                "incomplete-pair",
+                f"{given} is set but {missing} is not",
+                f"set both {first} and {second}, or neither",
+            )
+        )
     return findings

@@ -85,6 +85,7 @@ GROUPS: Mapping[str, str] = {
     "object storage": "an S3-compatible object store (the in-stack one, or any S3 service)",
     "proxy": "nginx",
     "backups": "where `inv backup` writes (any S3-compatible service; docs/backups.md)",
+    "image registry": "the login `inv deploy` uses with image_delivery: registry (docs/deploy.md)",
     "images": "set by Shipyard itself (image choices, build stamp); leave them out of the file",
 }
 
@@ -329,6 +330,23 @@ VARIABLES: tuple[Variable, ...] = (
         " a copy of the key away from the bucket: without it no backup can be restored.",
         pattern=NO_WHITESPACE,
     ),
+    Variable(
+        "REGISTRY_USERNAME",
+        "image registry",
+        "User `inv deploy` logs in to the environment's registry as (image_delivery:"
+        " registry), here and on the VM, for that deploy only. Set it with REGISTRY_PASSWORD,"
+        " or neither: then the logins Docker already has on both machines are used.",
+        pattern=NO_WHITESPACE,
+    ),
+    Variable(
+        "REGISTRY_PASSWORD",
+        "image registry",
+        "Password or access token of REGISTRY_USERNAME (given to `docker login` on its"
+        " standard input; never stored in ~/.docker).",
+        type=VarType.SECRET,
+        secret_kind=SecretKind.PASSWORD,
+        min_length=8,
+    ),
     Variable("APP_IMAGE", "images", "App image reference.", pattern=NO_WHITESPACE),
     Variable("PYTHON_IMAGE", "images", "Base image of the app build.", pattern=NO_WHITESPACE),
     Variable("POSTGRES_IMAGE", "images", "PostgreSQL image.", pattern=NO_WHITESPACE),
@@ -343,6 +361,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("GIT_SHA", "images", "Git commit stamped into the build.", pattern=NO_WHITESPACE),
     Variable("BUILD_TIME", "images", "Build time stamped into the build.", pattern=NO_WHITESPACE),
     Variable(
+        "MIGRATIONS_HEAD",
+        "images",
+        "Alembic head(s) stamped into the build (a deploy skips migrations already applied).",
+        pattern=NO_WHITESPACE,
+    ),
+    Variable(
         "SHIPYARD_NGINX_DIR",
         "images",
         "On a VM: the live nginx config directory (shared/nginx) that `inv deploy` switches.",
@@ -351,6 +375,9 @@ VARIABLES: tuple[Variable, ...] = (
 )
 
 BY_NAME: Mapping[str, Variable] = {variable.name: variable for variable in VARIABLES}
+
+SET_TOGETHER: tuple[tuple[str, str], ...] = (("REGISTRY_USERNAME", "REGISTRY_PASSWORD"),)
+"""Pairs of variables a file sets both or neither of."""
 
 
 def variable(name: str) -> Variable | None:

@@ -184,6 +184,7 @@ def test_the_schema_declares_what_the_issue_lists():
         "S3_SECRET_KEY": 32,
         "BACKUP_S3_ACCESS_KEY": 16,  # issue 6: backups
         "BACKUP_S3_SECRET_KEY": 24,
+        "REGISTRY_PASSWORD": 8,  # issue 5: registry delivery
     }
     assert BY_NAME["HTTP_PORT"].allowed_in == {"local", "sandbox"}
     assert all(v.default is None or type_problem(v, v.default) is None for v in VARIABLES)
