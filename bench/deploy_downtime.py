@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shipyard.deploy.context import Target  # noqa: E402
-from shipyard.deploy.plan import APP_SERVICE, nginx_reload_argv  # noqa: E402
+from shipyard.deploy.plan import APP_SERVICE, EDGE_SERVICE, nginx_reload_argv  # noqa: E402
 from shipyard.deploy.prune import current_release  # noqa: E402
+from shipyard.deploy.switch import containers  # noqa: E402
 from tests.e2e.deploy_support import Poller, build_app_version, deploy  # noqa: E402
 from tests.e2e.support import IsolatedSandbox, running_sandbox  # noqa: E402
 from tests.integration.support import run_inv  # noqa: E402
@@ -61,7 +62,8 @@ def compose_recreate(sandbox: IsolatedSandbox) -> None:
     project = target.project(release)
     argv = [*project.base(), "up", "--detach", "--no-deps", "--force-recreate", "--wait"]
     target.run([*argv, APP_SERVICE], "docker compose up -d --force-recreate app", timeout=300)
-    target.run(nginx_reload_argv(project), "nginx reload")
+    (edge,) = containers(target, EDGE_SERVICE, running_only=True)
+    target.run(nginx_reload_argv(edge), "nginx reload")
 
 
 def main() -> int:

@@ -1,9 +1,11 @@
 """How long deploys take on the sandbox VM, and how many bytes cross the wire.
 
 Prints:
-- the wall time of `inv deploy` of an image the VM already runs (a redeploy) against the
-  floor: `docker compose up -d --force-recreate --wait app` on the VM (container start plus
-  health wait), and their ratio (target <= 1.3x);
+- the wall time of `inv deploy` of an image the VM already runs (a redeploy; the median of
+  three) against the floor: `docker compose up -d --force-recreate --wait app` on the VM
+  (container start plus health wait), and their ratio (target <= 1.3x); and against a
+  stricter floor that polls /health and /ready itself instead of waiting for Docker's
+  first health check (as Shipyard's gate does);
 - image shipping by Shipyard (`shipyard.deploy.ship`) against a raw
   `docker save IMAGE | ssh VM docker load` of the same image (the VM lacks it both times);
 - the bytes that reached the VM (its network interface's counter, SSH overhead included)
@@ -32,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 from bench.deploy_downtime import must  # noqa: E402
 from shipyard.deploy import ship  # noqa: E402
 from shipyard.deploy.context import Target  # noqa: E402
-from shipyard.deploy.plan import APP_SERVICE  # noqa: E402
+from shipyard.deploy.plan import APP_SERVICE, gate_probe_argv  # noqa: E402
 from shipyard.deploy.prune import current_release  # noqa: E402
+from shipyard.deploy.switch import containers  # noqa: E402
 from shipyard.images.engine import Engine  # noqa: E402
 from shipyard.remote import LocalRunner  # noqa: E402
 from tests.e2e.deploy_support import build_app_version, build_derived, deploy  # noqa: E402
@@ -59,6 +62,24 @@ def floor_seconds(target: Target) -> float:
     argv = [*target.project(release).base(), "up", "--detach", "--no-deps", "--force-recreate"]
     argv += ["--wait", APP_SERVICE]
     return timed(lambda: target.run(argv, "compose up --wait app", timeout=300))
+
+
+def probe_floor_seconds(target: Target) -> float:
+    """`docker compose up -d --force-recreate app`, then /health and /ready probed from inside
+    the container every 0.1 s until both answer: the floor without Docker's health interval."""
+    release = current_release(target)
+    assert release is not None
+    argv = [*target.project(release).base(), "up", "--detach", "--no-deps", "--force-recreate"]
+
+    def recreate_and_probe() -> None:
+        target.run([*argv, APP_SERVICE], "compose up app", timeout=300)
+        (container,) = containers(target, APP_SERVICE, running_only=True)
+        deadline = time.monotonic() + 120
+        while not target.probe(gate_probe_argv(container)).ok:
+            assert time.monotonic() < deadline, f"{container} never became ready"
+            time.sleep(0.1)
+
+    return timed(recreate_and_probe)
 
 
 def raw_ship_seconds(sandbox: IsolatedSandbox, ref: str) -> float:
@@ -102,8 +123,12 @@ def main() -> int:
             tag = build_app_version(sandbox, "0.2.0")
             built.append(tag)
             must(deploy(sandbox, "--version", tag))
-            figures["redeploy_s"] = timed(lambda: must(deploy(sandbox, "--version", tag)))
+            redeploys = sorted(
+                timed(lambda: must(deploy(sandbox, "--version", tag))) for _ in range(3)
+            )
+            figures["redeploy_s"] = redeploys[1]
             figures["floor_s"] = floor_seconds(target)
+            figures["probe_floor_s"] = probe_floor_seconds(target)
 
             ref, raw_ref = f"docstore-app:{tag}", "docstore-app:bench-raw"
             subprocess.run(["docker", "tag", ref, raw_ref], check=True)
@@ -139,8 +164,12 @@ def report(figures: dict[str, float], *, as_json: bool) -> None:
         return
     ratio = figures["redeploy_s"] / figures["floor_s"]
     share = figures["code_change_bytes_shipped"] / figures["image_bytes"]
-    print(f"redeploy of an unchanged image   {figures['redeploy_s']:7.1f} s")
-    print(f"floor (compose up --wait app)    {figures['floor_s']:7.1f} s   ratio {ratio:.1f}x")
+    print(f"redeploy of an unchanged image   {figures['redeploy_s']:7.1f} s   (median of 3)")
+    print(f"floor (compose up --wait app)    {figures['floor_s']:7.1f} s   ratio {ratio:.2f}x")
+    strict = figures["redeploy_s"] / figures["probe_floor_s"]
+    print(
+        f"floor (compose up, /ready polled) {figures['probe_floor_s']:6.1f} s   ratio {strict:.2f}x"
+    )
     print(f"image shipping, Shipyard (layers){figures['shipyard_ship_s']:7.1f} s")
     print(f"image shipping, save | ssh load  {figures['raw_ship_s']:7.1f} s")
     print(f"image (docker save stream)       {figures['image_bytes'] / MB:7.1f} MB")

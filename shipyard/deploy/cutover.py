@@ -50,7 +50,7 @@ def cut_over(
         seconds = wait_ready(target, attempt.new_container, ready_timeout)
         console.done(f"{attempt.new_container} is healthy and ready ({seconds:.0f} s)")
         attempt.routed = True
-        switch.route_to(target, facts.release, attempt.new_container)
+        reload = switch.route_to(target, facts.release, attempt.new_container)
         console.done(f"nginx routes to {attempt.new_container}")
         smoke(target, facts)
     except (CommandFailedError, GateFailedError) as exc:
@@ -58,7 +58,10 @@ def cut_over(
     except BaseException:
         _rolled_back(target, attempt, "interrupted")
         raise
-    switch.drain_and_stop(target, running)
+    if running:
+        seconds = switch.drain(target, reload)
+        switch.stop(target, running)
+        console.done(f"drained ({seconds:.1f} s) and stopped {', '.join(running)}")
     target.run(switch_current_argv(target.layout, facts.release), "switching `current`")
     target.run(mark_deployed_argv(target.layout, facts.release), "marking the release")
     target.run(install_env_argv(target.layout, facts.release), "installing shared/.env")

@@ -1,14 +1,21 @@
-"""The health gate: a new app container must be `healthy` (its Docker health check) and
-answer 200 on /ready (database and object store reachable) before it gets traffic."""
+"""The health gate: a new app container must be running, not `unhealthy` by its Docker
+health check, and answer on /health and /ready (database and object store reachable)
+before it gets traffic.
+
+The gate probes /health and /ready itself, twice a second, rather than waiting for Docker
+to report `healthy`: Docker runs the first health check only one interval (5 s) after the
+start, so waiting for its verdict kept traffic off a ready container for seconds. Docker's
+`unhealthy` still fails the gate at once.
+"""
 
 from __future__ import annotations
 
 import time
 
 from shipyard.deploy.context import Target
-from shipyard.deploy.plan import health_argv, logs_argv, ready_argv
+from shipyard.deploy.plan import gate_probe_argv, logs_argv
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
 
 
 class GateFailedError(Exception):
@@ -16,21 +23,24 @@ class GateFailedError(Exception):
 
 
 def wait_ready(target: Target, container: str, timeout: float) -> float:
-    """Wait until `container` is healthy and ready; returns the seconds it took.
+    """Wait until `container` is running and answers on /health and /ready; returns the
+    seconds it took.
 
     Raises GateFailedError when it exits, turns unhealthy or is not ready within `timeout`.
     """
     started = time.monotonic()
     deadline = started + timeout
-    state = "unknown"
+    state, why = "unknown", ""
     while time.monotonic() < deadline:
-        state = target.probe(health_argv(container), timeout=30).stdout.strip()
+        probe = target.probe(gate_probe_argv(container), timeout=30)
+        state = (probe.stdout.strip().splitlines() or ["unknown"])[0].strip()
         if state.startswith(("exited", "dead")) or state.endswith("unhealthy"):
             raise GateFailedError(f"{container} is {state}")
-        if state == "running healthy" and target.probe(ready_argv(container), timeout=30).ok:
+        if state.startswith("running") and probe.ok:
             return time.monotonic() - started
+        why = (probe.stderr.strip().splitlines() or [""])[-1]
         time.sleep(POLL_SECONDS)
-    detail = "its /ready did not answer 200" if state == "running healthy" else f"it is {state}"
+    detail = why if state.startswith("running") and why else f"it is {state}"
     raise GateFailedError(f"{container} was not ready within {timeout:.0f} s ({detail})")
 
 

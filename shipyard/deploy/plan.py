@@ -21,15 +21,23 @@ DATA_SERVICES = ("db", "objectstore")
 EDGE_SERVICE = "nginx"
 APP_PORT = 8000
 MIGRATE = ("alembic", "upgrade", "head")
-ENSURE_BUCKET = ("python", "-m", "docstore.cli", "ensure-bucket")
-READY_PROBE = (
-    "python",
-    "-c",
-    "import sys, urllib.request; "
-    "sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=3).status"
-    " == 200 else 1)",
+GATE_PROBE = (
+    "import sys, urllib.request\n"
+    "for path in ('/health', '/ready'):\n"
+    "    try:\n"
+    "        urllib.request.urlopen('http://127.0.0.1:8000' + path, timeout=3)\n"
+    "    except Exception as exc:\n"
+    "        sys.exit(f'{path}: {exc}')\n"
 )
-"""Run inside an app container: exit 0 when its /ready answers 200."""
+"""Python run inside an app container: exit 0 when /health and /ready both answer 2xx,
+else exit 1 with `PATH: why` on stderr."""
+STATE_FORMAT = "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
+"""A container's state and Docker health, e.g. `running starting`, `exited `."""
+NGINX_WORKERS = (
+    'for p in /proc/[0-9]*; do case "$(tr "\\0" " " < "$p/cmdline" 2>/dev/null)" in '
+    '"nginx: worker process"*) echo "${p#/proc/}";; esac; done'
+)
+"""Shell run in the nginx container: the pids of its worker processes, one a line."""
 NGINX_DIR_VARIABLE = "SHIPYARD_NGINX_DIR"
 """compose.production.yaml mounts nginx's config from here (the VM's shared/nginx)."""
 _RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9._-]+$")
@@ -251,6 +259,21 @@ def containers_argv(project: str, service: str, *, running_only: bool = False) -
     return [*argv, "--format", "{{.Names}}"]
 
 
+def healthy_services_argv(project: str) -> list[str]:
+    """`SERVICE CONTAINER` for each running container of the project whose health check
+    passes, one a line."""
+    return [
+        "docker",
+        "ps",
+        "--filter",
+        f"label=com.docker.compose.project={project}",
+        "--filter",
+        "health=healthy",
+        "--format",
+        '{{.Label "com.docker.compose.service"}} {{.Names}}',
+    ]
+
+
 def _up_argv(project: ComposeProject, services: Sequence[str], *options: str) -> list[str]:
     """`docker compose up` that starts what is missing and never recreates or builds."""
     fixed = ["up", "--detach", "--no-deps", "--no-recreate", "--no-build"]
@@ -272,20 +295,15 @@ def start_edge_argv(project: ComposeProject, wait_timeout: int) -> list[str]:
     return _up_argv(project, [EDGE_SERVICE], "--wait", "--wait-timeout", str(wait_timeout))
 
 
-def health_argv(container: str) -> list[str]:
-    """A container's state and health, e.g. `running healthy`."""
-    return [
-        "docker",
-        "inspect",
-        "--format",
-        "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+def gate_probe_argv(container: str) -> list[str]:
+    """One round of the health gate: the container's state on stdout (STATE_FORMAT), then
+    its /health and /ready probed from inside it (exit 0 when both answer)."""
+    return sh(
+        'docker inspect --format "$2" "$1" && docker exec "$1" python -c "$3"',
         container,
-    ]
-
-
-def ready_argv(container: str) -> list[str]:
-    """Probe /ready inside a container."""
-    return ["docker", "exec", container, *READY_PROBE]
+        STATE_FORMAT,
+        GATE_PROBE,
+    )
 
 
 def logs_argv(container: str, lines: int = 30) -> list[str]:
@@ -318,14 +336,21 @@ def nginx_config_argv(layout: Layout, release: str, upstream: str) -> list[str]:
     )
 
 
-def nginx_test_argv(project: ComposeProject) -> list[str]:
+def nginx_test_argv(container: str) -> list[str]:
     """`nginx -t` in the running nginx container."""
-    return project.exec(EDGE_SERVICE, ["nginx", "-t", "-q"])
+    return ["docker", "exec", container, "nginx", "-t", "-q"]
 
 
-def nginx_reload_argv(project: ComposeProject) -> list[str]:
-    """Graceful reload: new workers take the new upstream, old ones finish their requests."""
-    return project.exec(EDGE_SERVICE, ["nginx", "-s", "reload"])
+def nginx_reload_argv(container: str) -> list[str]:
+    """Graceful reload, printing the pids of the workers it replaces: they finish their
+    requests with the old upstream, then exit (what the drain waits for)."""
+    return ["docker", "exec", container, "sh", "-c", f"{NGINX_WORKERS}; nginx -s reload"]
+
+
+def nginx_workers_alive_argv(container: str, pids: Sequence[str]) -> list[str]:
+    """Which of the nginx worker `pids` still run (old workers still finishing requests)."""
+    script = 'for p in "$@"; do [ -d "/proc/$p" ] && echo "$p"; done; true'
+    return ["docker", "exec", container, "sh", "-c", script, "sh", *pids]
 
 
 def stop_edge_argv(project: ComposeProject) -> list[str]:
@@ -443,16 +468,25 @@ class DeployPlan:
     app_image: str
     layout: Layout
     ship_images: tuple[str, ...]
+    backup: bool = False
+    """Whether a pre-deploy backup is taken (step 4)."""
 
     def steps(self) -> list[str]:
         """One line per step."""
+        backup = (
+            ["pre-deploy backup of the serving release's database and bucket (BACKUP_S3_*)"]
+            if self.backup
+            else []
+        )
         return [
             f"preflight: env file, image {self.app_image}, ssh {self.host}, docker, disk, lock",
             f"ship images when the VM lacks them: {', '.join(self.ship_images)}",
             f"upload the release bundle to {self.layout.release(self.release)}",
-            "migrations: alembic upgrade head in a one-off container of the new image",
-            "switch: new app container beside the old, health + /ready gate, nginx reload, "
-            "drain, stop the old",
+            *backup,
+            "migrations: alembic upgrade head in a one-off container of the new image "
+            "(skipped when the database is at the image's head)",
+            "switch: new app container beside the old, /health + /ready gate, nginx reload, "
+            "drain the old nginx workers, stop the old app",
             "smoke checks through the public URL (failure: traffic back to the old release)",
             f"point {self.layout.current} at {self.release}, prune, audit line, release lock",
         ]

@@ -9,7 +9,7 @@ from shipyard import console
 from shipyard.deploy.context import Target
 from shipyard.deploy.gate import last_logs
 from shipyard.deploy.plan import remove_release_argv, stop_argv, stop_edge_argv
-from shipyard.deploy.switch import route_to
+from shipyard.deploy.switch import drain, route_to
 
 
 @dataclass
@@ -31,8 +31,9 @@ def revert(target: Target, attempt: Attempt) -> tuple[str, str]:
     serving: str
     if attempt.previous and attempt.old_containers:
         if attempt.routed:
-            route_to(target, attempt.previous, attempt.old_containers[0])
+            reload = route_to(target, attempt.previous, attempt.old_containers[0])
             console.done(f"nginx points at {attempt.old_containers[0]} again")
+            drain(target, reload)
         serving = f"release {attempt.previous} is still serving"
     else:
         if attempt.routed:

@@ -1,4 +1,5 @@
-"""The app image: what it is called and what it is stamped with (version, git sha, time).
+"""The app image: what it is called and what it is stamped with (version, git sha, time,
+and the Alembic head its migrations lead to).
 
 The stamp is deterministic for a given commit, so rebuilding unchanged code yields the
 same image id and `inv setup` can be re-run without recreating containers.
@@ -24,6 +25,10 @@ class BuildInfo:
     version: str
     git_sha: str
     build_time: str
+    migrations_head: str = UNKNOWN
+    """The Alembic head revision(s) of the image's migrations, comma-separated: a deploy
+    reads it from the image label to skip the migration container when the database is
+    already there."""
 
     def image_ref(self, app_name: str) -> str:
         """The image tag, e.g. `docstore-app:0.1.0-3f2c9ab1d4e5`."""
@@ -40,6 +45,7 @@ class BuildInfo:
             "APP_VERSION": self.version,
             "GIT_SHA": self.git_sha,
             "BUILD_TIME": self.build_time,
+            "MIGRATIONS_HEAD": self.migrations_head,
         }
 
 
@@ -64,14 +70,27 @@ def git_stamp_commands() -> dict[str, list[str]]:
     }
 
 
+def migration_heads(app_dir: Path) -> str:
+    """The head revision(s) of the app's Alembic scripts, sorted and comma-separated;
+    `unknown` for an app without app/migrations."""
+    from alembic.script import ScriptDirectory
+
+    if not (app_dir / "migrations" / "versions").is_dir():
+        return UNKNOWN
+    script = ScriptDirectory(str(app_dir / "migrations"))
+    return ",".join(sorted(script.get_heads()))
+
+
 def read_build_info(root: Path, runner: Runner) -> BuildInfo:
-    """Version from app/VERSION; sha and time of the HEAD commit (`-dirty` if app/ changed)."""
+    """Version from app/VERSION; sha and time of the HEAD commit (`-dirty` if app/ changed);
+    the migrations' head from app/migrations."""
     version = read_version(root / "app")
+    head = migration_heads(root / "app")
     commands = git_stamp_commands()
     sha = runner.run(commands["sha"])
     if not sha.ok:
-        return BuildInfo(version=version, git_sha=UNKNOWN, build_time=UNKNOWN)
+        return BuildInfo(version, UNKNOWN, UNKNOWN, head)
     time = runner.run(commands["time"])
     dirty = runner.run(commands["dirty"])
     git_sha = sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    return BuildInfo(version=version, git_sha=git_sha, build_time=time.stdout.strip() or UNKNOWN)
+    return BuildInfo(version, git_sha, time.stdout.strip() or UNKNOWN, head)

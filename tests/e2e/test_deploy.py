@@ -262,16 +262,29 @@ def test_rollback_serves_the_previous_release_with_no_failed_request(
     assert (line["action"], line["result"], line["version"]) == ("rollback", "ok", checkout)
 
 
-def test_status_ps_and_logs_read_the_vm(sandbox: IsolatedSandbox) -> None:
-    current = on_vm(sandbox, "readlink", f"{ROOT}/current").stdout.strip()
+def _running_services(sandbox: IsolatedSandbox) -> tuple[dict, dict]:
     result = run_inv("status", "--env", "sandbox", "--json", env=sandbox.overrides())
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
+    running = {row["service"]: row for row in status["containers"] if row["state"] == "running"}
+    return status, running
+
+
+def test_status_ps_and_logs_read_the_vm(sandbox: IsolatedSandbox) -> None:
+    current = on_vm(sandbox, "readlink", f"{ROOT}/current").stdout.strip()
+    status, services = _running_services(sandbox)
     assert f"releases/{status['current']}" == current
     assert status["lock"] == "free" and status["disk_free_mb"] > 0
-    services = {row["service"]: row for row in status["containers"] if row["state"] == "running"}
-    assert services["app"]["health"] == "healthy" and services["app"]["status"].startswith("Up ")
     assert {"app", "db", "nginx", "objectstore"} <= set(services)
+    assert services["app"]["status"].startswith("Up ")
+    # The deploy's gate probes /health and /ready itself; Docker's own first health check
+    # comes one interval (5 s) after the start, and must agree.
+    deadline = time.monotonic() + 30
+    while services["app"]["health"] != "healthy" and time.monotonic() < deadline:
+        assert services["app"]["health"] == "health: starting", services["app"]
+        time.sleep(1)
+        status, services = _running_services(sandbox)
+    assert services["app"]["health"] == "healthy", services["app"]
 
     ps = run_inv("ps", "--env", "sandbox", env=sandbox.overrides())
     assert ps.returncode == 0 and "docstore-nginx-1" in ps.stdout, ps.stderr

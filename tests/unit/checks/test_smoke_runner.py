@@ -54,6 +54,7 @@ def test_suite_argv_selects_the_check_files_and_writes_junit():
     assert "python_files=check_*.py" in argv
     assert "junit_family=xunit1" in argv
     assert "--junitxml=/tmp/r.xml" in argv
+    assert argv[argv.index("pytest_timeout") - 1] == "-p"
     assert "-m" not in argv[3:]
     quick = suite_argv("python", Path("/tmp/r.xml"), burst=False)
     assert quick[-2:] == ["-m", "not burst"]
@@ -62,6 +63,7 @@ def test_suite_argv_selects_the_check_files_and_writes_junit():
 def test_suite_environment_carries_the_target_and_release():
     env = suite_environment("https://docs.example.com", ExpectedVersion("1.2.3", "abc"))
     assert env == {
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "SHIPYARD_SMOKE_URL": "https://docs.example.com",
         "SHIPYARD_SMOKE_VERSION": "1.2.3",
         "SHIPYARD_SMOKE_GIT_SHA": "abc",

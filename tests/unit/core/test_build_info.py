@@ -4,8 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.config import PROJECT_ROOT
 from shipyard.errors import ConfigError
-from shipyard.images.app import BuildInfo, git_stamp_commands, read_build_info, read_version
+from shipyard.images.app import (
+    BuildInfo,
+    git_stamp_commands,
+    migration_heads,
+    read_build_info,
+    read_version,
+)
 from shipyard.remote import CommandResult
 
 
@@ -48,6 +55,7 @@ def test_clean_checkout_stamp(checkout: Path):
         "APP_VERSION": "1.4.0",
         "GIT_SHA": sha,
         "BUILD_TIME": "2026-11-22T10:00:00+00:00",
+        "MIGRATIONS_HEAD": "unknown",
     }
 
 
@@ -72,3 +80,9 @@ def test_version_must_be_semver(tmp_path: Path):
 def test_missing_version_file(tmp_path: Path):
     with pytest.raises(ConfigError, match="cannot read the app version"):
         read_version(tmp_path)
+
+
+def test_the_stamp_carries_the_migrations_head():
+    info = read_build_info(PROJECT_ROOT, ScriptedGit(_answers("abc123\n", "t\n", "")))
+    assert info.migrations_head == "0003_backfill_object_key"
+    assert migration_heads(PROJECT_ROOT / "app") == "0003_backfill_object_key"

@@ -82,15 +82,35 @@ def test_data_services_and_nginx_are_started_never_recreated() -> None:
 
 
 def test_nginx_switch_commands() -> None:
-    assert plan.nginx_test_argv(PROJECT) == [*BASE, "exec", "-T", "nginx", "nginx", "-t", "-q"]
-    assert plan.nginx_reload_argv(PROJECT) == [
-        *BASE,
+    assert plan.nginx_test_argv("n1") == ["docker", "exec", "n1", "nginx", "-t", "-q"]
+    assert plan.nginx_reload_argv("n1") == [
+        "docker",
         "exec",
-        "-T",
-        "nginx",
-        "nginx",
-        "-s",
-        "reload",
+        "n1",
+        "sh",
+        "-c",
+        f"{plan.NGINX_WORKERS}; nginx -s reload",
+    ]
+    assert plan.nginx_workers_alive_argv("n1", ["31", "32"]) == [
+        "docker",
+        "exec",
+        "n1",
+        "sh",
+        "-c",
+        'for p in "$@"; do [ -d "/proc/$p" ] && echo "$p"; done; true',
+        "sh",
+        "31",
+        "32",
+    ]
+    assert plan.healthy_services_argv("docstore") == [
+        "docker",
+        "ps",
+        "--filter",
+        "label=com.docker.compose.project=docstore",
+        "--filter",
+        "health=healthy",
+        "--format",
+        '{{.Label "com.docker.compose.service"}} {{.Names}}',
     ]
     argv = plan.nginx_config_argv(LAYOUT, "r2", plan.upstream_conf("docstore-app-2"))
     assert argv[:2] == ["sh", "-c"]
@@ -126,7 +146,15 @@ def test_other_commands() -> None:
     assert plan.image_id_argv("a:1") == ["docker", "image", "inspect", "--format", "{{.Id}}", "a:1"]
     assert plan.docker_load_argv() == ["docker", "load", "--quiet"]
     assert plan.docker_save_argv(["a:1", "b:2"]) == ["docker", "save", "a:1", "b:2"]
-    assert plan.ready_argv("c1") == ["docker", "exec", "c1", *plan.READY_PROBE]
+    assert plan.gate_probe_argv("c1") == [
+        "sh",
+        "-c",
+        'docker inspect --format "$2" "$1" && docker exec "$1" python -c "$3"',
+        "sh",
+        "c1",
+        plan.STATE_FORMAT,
+        plan.GATE_PROBE,
+    ]
     assert plan.disk_free_argv(LAYOUT) == ["df", "-Pk", "/srv"]
     assert plan.containers_argv("docstore", "nginx", running_only=True) == [
         "docker",
@@ -177,6 +205,8 @@ def test_plan_steps_follow_the_design_order() -> None:
         "smoke",
         "point",
     ]
+    with_backup = plan.DeployPlan("p", "h", "r1", "a:1", LAYOUT, ("a:1",), backup=True).steps()
+    assert with_backup[3].startswith("pre-deploy backup") and with_backup[4:] == steps[3:]
 
 
 def test_lock_keeper_takes_the_lock_then_stays_as_its_holder() -> None:
