@@ -75,7 +75,8 @@ class Environment(BaseModel):
     """With image_delivery: registry, the repository prefix pushed to and pulled from."""
     keep_releases: int = Field(default=5, ge=2, le=100)
     min_free_disk_mb: int = Field(default=2048, ge=0)
-    backup_before_deploy: bool = False
+    backup_before_deploy: bool | None = None
+    """Back up before migrations on every deploy; unset: only where requires_approval."""
 
     @property
     def known_hosts_file(self) -> Path:

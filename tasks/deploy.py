@@ -43,6 +43,9 @@ def _report(env: str, outcome: object, json: bool, what: str) -> None:
         "env": "environment to deploy to (sandbox, staging, production)",
         "version": "app image tag to deploy (default: the image of this checkout, built if "
         "missing)",
+        "backup": "back up the serving release before migrations (default: on where the "
+        "environment requires approval, or as backup_before_deploy says)",
+        "no-backup": "skip the pre-deploy backup this time",
         **_CUT_OVER_HELP,
     },
 )
@@ -55,10 +58,15 @@ def deploy_(
     yes: bool = False,
     ready_timeout: int = 120,
     json: bool = False,
+    backup: bool = False,
+    no_backup: bool = False,
 ) -> None:
     """Deploy the app to a VM with zero downtime; roll back by itself when a gate fails."""
     from shipyard.deploy.command import run_deploy
+    from shipyard.errors import ConfigError
 
+    if backup and no_backup:
+        raise ConfigError("--backup and --no-backup contradict each other", hint="pick one")
     outcome = run_deploy(
         load_config(c.config),
         env,
@@ -66,6 +74,7 @@ def deploy_(
         dry_run=dry_run,
         yes=yes,
         ready_timeout=ready_timeout,
+        backup=True if backup else (False if no_backup else None),
     )
     if outcome is not None:
         _report(env, outcome, json, f"deployed {outcome.release} to {env}")
@@ -139,16 +148,29 @@ def releases(c: Context, env: str) -> None:
         console.say(f"{mark} {name}  {what}")
 
 
-@task(help={"env": "environment whose audit log to show", "lines": "how many lines"})
+@task(
+    help={
+        "env": "environment whose audit log to show",
+        "lines": "how many lines",
+        "json": "print the records as one JSON document",
+    }
+)
 @console.exits_cleanly
-def audit(c: Context, env: str, lines: int = 20) -> None:
+def audit(c: Context, env: str, lines: int = 20, json: bool = False) -> None:
     """The last lines of the VM's audit log (deploys and rollbacks)."""
     from shipyard.deploy.audit import read
 
-    for record in read(target_for(c, env), lines):
+    records = read(target_for(c, env), lines)
+    if json:
+        console.emit_json({"env": env, "records": records})
+        return
+    for record in records:
+        extra = f"  backup {record['backup']}" if record.get("backup") else ""
+        if record.get("detail"):
+            extra += f"  ({record['detail']})"
         console.say(
             f"{record['at']}  {record['action']:<8} {record['result']:<6} "
-            f"{record['release']}  {record['who']}  {record['seconds']} s"
+            f"{record['release']}  {record['who']}  {record['seconds']} s{extra}"
         )
 
 

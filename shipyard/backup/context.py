@@ -165,15 +165,24 @@ def release_project(target: Target) -> ComposeProject:
     return target.project(current)
 
 
-def deployed_site(env: Environment, runner: Runner, values: dict[str, str], workers: int) -> Site:
+def deployed_site(
+    env: Environment,
+    runner: Runner,
+    values: dict[str, str],
+    workers: int,
+    *,
+    borrowed: bool = False,
+) -> Site:
     """The current release's stack on a VM, reached through `runner`: a LocalRunner on the
     VM itself (`--on-host`), or an SSHRunner from a workstation, whose S3 traffic to the
-    object store's loopback port on the VM then goes through an SSH port forward."""
+    object store's loopback port on the VM then goes through an SSH port forward. The site
+    closes the runner's connection when it is closed, unless the runner is `borrowed` (a
+    deploy's, which outlives the backup)."""
     from shipyard.deploy.context import Target
     from shipyard.remote.ssh import SSHRunner
 
     with ExitStack() as resources:
-        if isinstance(runner, SSHRunner):
+        if isinstance(runner, SSHRunner) and not borrowed:
             resources.enter_context(runner)
         project = release_project(Target(env, runner))
         ops = published_s3(runner, project, {}) if uses_in_stack_store(values) else None
@@ -214,21 +223,35 @@ def open_backup(
     (another stack, e.g. a drill's) is given."""
     env = config.environment(env_name)
     if site is None:
-        site = open_site(config, env, on_host=on_host)
-        env_values, ops = site.values, site.ops_endpoint
-    else:
-        env_values = require_valid_env_file(env.path(env.env_file), env)
-        ops = _source_ops_endpoint(config, env, env_values)
+        return backup_context(config.backup, open_site(config, env, on_host=on_host))
+    env_values = require_valid_env_file(env.path(env.env_file), env)
+    ops = _source_ops_endpoint(config, env, env_values)
+    return _context(config.backup, env, site, env_values, ops)
+
+
+def backup_context(settings: BackupConfig, site: Site) -> BackupContext:
+    """The backup context of a site opened for its own environment (closing the context
+    closes the site)."""
+    return _context(settings, site.env, site, site.values, site.ops_endpoint)
+
+
+def _context(
+    settings: BackupConfig,
+    env: Environment,
+    site: Site,
+    env_values: dict[str, str],
+    ops: str | None,
+) -> BackupContext:
     try:
         target = backup_target(env_values, env.name, env.path(env.env_file), ops)
         key: Key | None = load_key(target.key_file) if target.key_file else None
     except BaseException:
         site.resources.close()
         raise
-    workers = config.backup.object_workers
+    workers = settings.object_workers
     bucket = Bucket(target.location, "backup store", pool_size=workers + 4)
     return BackupContext(
-        site=site, target=target, catalog=Catalog(bucket, target, key), settings=config.backup
+        site=site, target=target, catalog=Catalog(bucket, target, key), settings=settings
     )
 
 

@@ -10,6 +10,8 @@ from shipyard.envfile.schema import BY_NAME
 from shipyard.errors import ConfigError
 
 IN_STACK_HOST = "objectstore"
+IN_STACK_BACKUP_ENVS = frozenset({"local", "sandbox"})
+"""Environments whose backups may go to their own object store (no BACKUP_S3_ENDPOINT)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def backup_target(
                 hint="set both credentials of the backup bucket in the env file",
             )
     else:
-        if env not in {"local", "sandbox"}:
+        if env not in IN_STACK_BACKUP_ENVS:
             raise ConfigError(
                 f"{env_file}: BACKUP_S3_ENDPOINT is not set",
                 hint="backups of staging and production go to remote S3 storage; see"

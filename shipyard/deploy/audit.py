@@ -23,6 +23,8 @@ class AuditRecord:
     result: str
     seconds: float
     detail: str = ""
+    backup: str = ""
+    """The pre-deploy backup's id, when one was taken."""
 
 
 def append(target: Target, record: AuditRecord) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from shipyard import console
 from shipyard.config import PROJECT_ROOT, Environment, ShipyardConfig
-from shipyard.deploy import hooks, preflight
+from shipyard.deploy import hooks, predeploy_backup, preflight
 from shipyard.deploy.context import Target
 from shipyard.deploy.lock import whoami
 from shipyard.deploy.manual_rollback import (
@@ -125,17 +125,26 @@ def run_deploy(
     dry_run: bool,
     yes: bool,
     ready_timeout: float,
+    backup: bool | None = None,
 ) -> DeployOutcome | None:
-    """Check the input, show or confirm the plan, then deploy (None for --dry-run)."""
+    """Check the input, show or confirm the plan, then deploy (None for --dry-run).
+
+    `backup`: take the pre-deploy backup (True), skip it (False), or follow the
+    environment's setting (None)."""
     env = config.environment(name)
     preflight.require_deployable(env)
-    env_text = preflight.env_file_text(env)
+    env_file = preflight.env_file(env)
+    backs_up = predeploy_backup.wanted(env, backup)
+    if backs_up:
+        predeploy_backup.check_store(env, env_file.values)
     ref = app_image_ref(config, version)
     images = {}
     engine = Engine(LocalRunner(PROJECT_ROOT))
     if not dry_run:
         from shipyard.images.resolve import resolve_images
 
+        if env.image_delivery == "registry":
+            preflight.check_registry(env)
         images = resolve_images(config.images.source, keys=preflight.RUNTIME_IMAGES)
         if version is None and not engine.image_present(ref):
             _build_app(config, env, images)
@@ -148,13 +157,16 @@ def run_deploy(
         app_image=ref,
         layout=target.layout,
         ship_images=(ref, *images.values()) if images else (ref, "postgres, nginx, objectstore"),
+        backup=backs_up,
     )
     if dry_run:
         _dry_run(plan)
         return None
     confirm(env, plan, yes)
     app = preflight.app_image(engine, ref)
-    request = DeployRequest(release, app, images, env_text, ready_timeout)
+    request = DeployRequest(
+        release, app, images, env_file, ready_timeout, config.backup if backs_up else None
+    )
     with opened(target):
         previous = current_release(target) or ""
         facts = hook_facts(env, "deploy", release, previous, app.version, app.git_sha, ref)

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shipyard import console
-from shipyard.deploy import audit, bundle, lock, preflight, prune, recover, ship
+from shipyard.config import BackupConfig
+from shipyard.deploy import audit, bundle, lock, predeploy_backup, preflight, prune, recover, ship
 from shipyard.deploy.context import Target
 from shipyard.deploy.cutover import cut_over
-from shipyard.deploy.plan import APP_SERVICE, ENSURE_BUCKET, MIGRATE, prepare_dirs_argv
-from shipyard.deploy.switch import start_data_services
-from shipyard.errors import CommandFailedError
+from shipyard.deploy.migrate import migrate
+from shipyard.deploy.plan import prepare_dirs_argv
+from shipyard.errors import ShipyardError
 from shipyard.images.engine import Engine
-
-MIGRATION_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -26,8 +25,10 @@ class DeployRequest:
     app: preflight.AppImage
     images: dict[str, str]
     """Third-party compose variable -> image reference."""
-    env_text: str
+    env_file: preflight.EnvFile
     ready_timeout: float = 120.0
+    backup: BackupConfig | None = None
+    """Back up the serving release before migrations, with these settings (None: no)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class DeployOutcome:
     shipped: list[str]
     pruned: list[str]
     seconds: float
+    backup: str | None = None
+    """The id of the pre-deploy backup, when one was taken."""
 
 
 def deploy(target: Target, request: DeployRequest, engine: Engine) -> DeployOutcome:
@@ -61,7 +64,7 @@ def deploy(target: Target, request: DeployRequest, engine: Engine) -> DeployOutc
         after_dead_client(target, taken, record)
         try:
             outcome = _deploy_locked(target, request, engine, started)
-        except CommandFailedError as exc:
+        except ShipyardError as exc:
             audit.append(
                 target,
                 audit.AuditRecord(
@@ -72,7 +75,12 @@ def deploy(target: Target, request: DeployRequest, engine: Engine) -> DeployOutc
                 ),
             )
             raise
-        audit.append(target, audit.AuditRecord(**record, result="ok", seconds=outcome.seconds))
+        audit.append(
+            target,
+            audit.AuditRecord(
+                **record, result="ok", seconds=outcome.seconds, backup=outcome.backup or ""
+            ),
+        )
     return outcome
 
 
@@ -111,16 +119,22 @@ def _deploy_locked(
         deployed_by=lock.whoami(),
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    bundle.upload(target, facts, request.env_text)
+    bundle.upload(target, facts, request.env_file.text)
     console.done(f"uploaded release {request.release}")
 
-    cut_over(
-        target,
-        facts,
-        previous,
-        request.ready_timeout,
-        prepare=lambda: _migrate(target, request.release),
-    )
+    backups: list[str] = []
+
+    def prepare() -> None:
+        """Steps 4 and 5, inside the cut-over's undo: a failure removes the release."""
+        if request.backup is not None:
+            if previous is None:
+                console.skipped("pre-deploy backup: nothing is deployed yet")
+            else:
+                values = request.env_file.values
+                backups.append(predeploy_backup.take(target, request.backup, values))
+        migrate(target, request.release, request.app.migrations_head, request.env_file.values)
+
+    cut_over(target, facts, previous, request.ready_timeout, prepare=prepare)
     pruned = prune.prune(target)
     return DeployOutcome(
         release=request.release,
@@ -128,17 +142,5 @@ def _deploy_locked(
         shipped=shipped,
         pruned=pruned,
         seconds=round(time.monotonic() - started, 1),
+        backup=backups[0] if backups else None,
     )
-
-
-def _migrate(target: Target, release: str) -> None:
-    """Start the data services if needed, ensure the bucket, migrate (one-off containers)."""
-    start_data_services(target, release)
-    project = target.project(release)
-    target.run(project.run_once(APP_SERVICE, ENSURE_BUCKET), "creating the object bucket")
-    result = target.run(
-        project.run_once(APP_SERVICE, MIGRATE), "migrations", timeout=MIGRATION_TIMEOUT
-    )
-    output = (result.stdout + result.stderr).splitlines()
-    applied = [line for line in output if "Running upgrade" in line]
-    console.done(f"migrations: {len(applied)} applied" if applied else "migrations: up to date")

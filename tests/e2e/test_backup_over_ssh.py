@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from shipyard.deploy.context import Target
-from shipyard.deploy.prune import current_release
+from shipyard.deploy.prune import current_release, release_names
 from tests.e2e.deploy_support import deploy
 from tests.e2e.support import IsolatedSandbox
 from tests.integration.support import run_inv, s3_server
@@ -122,3 +122,58 @@ def test_backup_from_the_workstation_restores_a_deleted_document(
     assert hashlib.sha256(back.content).hexdigest() == document["sha256"]
     meta = httpx.get(f"{url}/documents/{document['id']}", timeout=30).json()
     assert meta["sha256"] == document["sha256"] and meta["title"] == "backed up over ssh"
+
+
+def _releases(sandbox: IsolatedSandbox) -> list[str]:
+    with sandbox.runner() as runner:
+        return release_names(Target(sandbox.environment(), runner))
+
+
+def _last_audit(overrides: dict) -> dict:
+    audited = _inv(overrides, "audit", "--json", "--lines", "1")
+    assert audited.returncode == 0, audited.stderr
+    return json.loads(audited.stdout)["records"][-1]
+
+
+def test_a_deploy_backs_up_the_serving_release_before_migrating(
+    deployed: IsolatedSandbox, offsite: dict
+) -> None:
+    result = _inv(offsite, "deploy", "--backup", "--json")
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    backup_id = outcome["backup"]
+    assert backup_id and "pre-deploy backup" in result.stderr
+    # taken before the migration step, so before anything touched the data
+    assert result.stderr.index("pre-deploy backup") < result.stderr.index("migrations")
+
+    listed = json.loads(_inv(offsite, "backup.list", "--json").stdout)["backups"]
+    entry = next(b for b in listed if b["id"] == backup_id)
+    assert entry["kind"] == "pre-deploy"
+    audit = _last_audit(offsite)
+    assert audit["action"] == "deploy" and audit["result"] == "ok"
+    assert audit["backup"] == backup_id and audit["release"] == outcome["release"]
+
+
+def test_a_failed_pre_deploy_backup_stops_the_deploy_before_anything_moves(
+    deployed: IsolatedSandbox, offsite: dict, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on: the store is down
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    env_file = tmp_path / ".env.sandbox"
+    env_file.write_text(
+        Path(offsite[ENV_FILE_OVERRIDE])
+        .read_text(encoding="utf-8")
+        .replace("BACKUP_S3_ENDPOINT=", f"BACKUP_S3_ENDPOINT=127.0.0.1:{dead}\n#")
+    )
+    env_file.chmod(0o600)
+    broken = {**offsite, ENV_FILE_OVERRIDE: str(env_file)}
+    before, serving = _releases(deployed), httpx.get(f"{deployed.public_url}/version").json()
+
+    result = _inv(broken, "deploy", "--backup")
+    assert result.returncode == 1, result.stderr
+    assert "still serving" in result.stderr and "migrations:" not in result.stderr
+    assert _releases(deployed) == before
+    assert httpx.get(f"{deployed.public_url}/version").json() == serving
+    audit = _last_audit(broken)
+    assert audit["result"] == "failed" and audit["backup"] == ""
