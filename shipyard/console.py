@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
-from shipyard.errors import ExitCode, ShipyardError
+from shipyard.errors import ExitCode, RefusedError, ShipyardError
 from shipyard.masking import mask, mask_data
 
 P = ParamSpec("P")
@@ -67,6 +67,30 @@ def emit_json(payload: Any) -> None:
     """Print one machine-readable JSON document on stdout, secrets masked."""
     sys.stdout.write(json.dumps(mask_data(payload), indent=2, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()
+
+
+def confirm(
+    question: str,
+    *,
+    yes: bool,
+    refusal: str,
+    expected: str = "yes",
+    interactive: bool | None = None,
+    ask: Callable[[str], str] = input,
+) -> None:
+    """Go on when --yes was given (`yes`) or the user types `expected` on a terminal;
+    otherwise RefusedError (exit 3), changing nothing.
+
+    `refusal` names what is at stake ("a restore replaces the database"); it leads the
+    error when there is no terminal to ask on (cron, CI: `interactive` defaults to whether
+    stdin is a terminal)."""
+    if yes:
+        return
+    if not (sys.stdin.isatty() if interactive is None else interactive):
+        raise RefusedError(f"{refusal}: not confirmed (no terminal to ask on)", hint="pass --yes")
+    answer = ask(f"{question} Type `{expected}` to go on: ")
+    if answer.strip() != expected:
+        raise RefusedError(f"{refusal}: not confirmed; nothing was changed")
 
 
 @contextmanager

@@ -288,7 +288,7 @@ def restore(
     on_host=False,
 ):
     """Restore the database and the objects from a backup (safety backup first)."""
-    from shipyard.backup.restore import plan_restore, require_confirmation
+    from shipyard.backup.restore import plan_restore
     from shipyard.backup.restore import restore as run_restore
 
     with _context(c, env, on_host) as ctx:
@@ -303,7 +303,12 @@ def restore(
         if dry_run:
             console.result("dry run: nothing was changed")
             return
-        require_confirmation(env, yes=yes, interactive=sys.stdin.isatty(), ask=input)
+        console.confirm(
+            f"Replace the data of {env}?",
+            yes=yes,
+            refusal="a restore replaces the database and the objects",
+            expected=env,
+        )
         report = run_restore(
             ctx, plan, step=console.step, warn=console.warn, safety_backup=not no_safety_backup
         )

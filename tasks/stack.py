@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from invoke import Context, task
-from invoke.exceptions import Exit
 
 from shipyard import console
 from shipyard.config import load_config
-from shipyard.errors import ExitCode
 
 if TYPE_CHECKING:
     from shipyard.stack import LocalStack
@@ -72,14 +69,12 @@ def up(c, env=LOCAL, build=True):
 def down(c, env=LOCAL, volumes=False, yes=False):
     """Stop and remove the stack's containers (data volumes are kept unless --volumes)."""
     stack = _stack(c, env, prepare_images=False)
-    if volumes and not yes:
-        if not sys.stdin.isatty():
-            console.error("--volumes deletes all data; pass --yes to confirm (no terminal to ask)")
-            raise Exit(code=int(ExitCode.REFUSED))
-        answer = input(f"Delete every volume of project {stack.env.project}? Type 'yes': ")
-        if answer.strip() != "yes":
-            console.error("not confirmed; nothing was removed")
-            raise Exit(code=int(ExitCode.REFUSED))
+    if volumes:
+        console.confirm(
+            f"Delete every volume of project {stack.env.project}?",
+            yes=yes,
+            refusal="--volumes deletes all data",
+        )
     stack.stop(volumes=volumes)
     console.result("stopped" + (" and deleted the data volumes" if volumes else ""))
 

@@ -23,7 +23,7 @@ from shipyard.backup.lock import held
 from shipyard.backup.manifest import Manifest
 from shipyard.backup.objects import RestoreResult, restore_objects
 from shipyard.checks.smoke import CheckResult, run_smoke_suite
-from shipyard.errors import CommandFailedError, RefusedError
+from shipyard.errors import CommandFailedError
 
 Say = Callable[[str], None]
 APP_SERVICE = "app"
@@ -199,18 +199,3 @@ def restore(
         detail = "; ".join(f"{check.name}: {check.detail}" for check in failed)
         raise CommandFailedError(f"restored, but the smoke checks failed: {detail}")
     return report
-
-
-def require_confirmation(
-    env_name: str, *, yes: bool, interactive: bool, ask: Callable[[str], str]
-) -> None:
-    """Go on with --yes or a typed confirmation; refuse (exit 3) otherwise."""
-    if yes:
-        return
-    if not interactive:
-        raise RefusedError(
-            "a restore replaces the database and the objects; pass --yes to confirm"
-            " (no terminal to ask)"
-        )
-    if ask(f"Replace the data of {env_name}? Type the environment name: ").strip() != env_name:
-        raise RefusedError("not confirmed; nothing was changed")

@@ -21,7 +21,6 @@ from shipyard.deploy.manual_rollback import (
 from shipyard.deploy.plan import DeployPlan, release_id
 from shipyard.deploy.prune import current_release
 from shipyard.deploy.run import DeployOutcome, DeployRequest, deploy
-from shipyard.errors import RefusedError
 from shipyard.images.app import read_build_info
 from shipyard.images.engine import Engine
 from shipyard.remote import LocalRunner
@@ -47,16 +46,10 @@ def require_approval(env: Environment, yes: bool, lines: list[str], question: st
     the terminal (RefusedError, exit 3, without one or without a typed `yes`)."""
     if not env.requires_approval or yes:
         return
-    if not sys.stdin.isatty():
-        raise RefusedError(
-            f"{env.name} requires approval and there is no terminal to ask on",
-            hint="pass --yes to go on without a prompt",
-        )
-    for line in lines:
-        console.say(line)
-    answer = input(f"{question} Type `yes` to go on: ")
-    if answer.strip().lower() != "yes":
-        raise RefusedError(f"{question.rstrip('?')}: not confirmed")
+    if sys.stdin.isatty():
+        for line in lines:
+            console.say(line)
+    console.confirm(question, yes=False, refusal=f"{env.name} requires approval")
 
 
 def plan_lines(plan: DeployPlan | RollbackPlan) -> list[str]:

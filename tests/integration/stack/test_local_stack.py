@@ -250,3 +250,12 @@ def test_second_setup_changes_nothing(stack: Stack):
         before_env
     )
     assert oct(before_env[2] & 0o777) == "0o600"
+
+
+def test_down_volumes_without_yes_and_without_a_terminal_is_refused(stack: Stack):
+    before = {service: stack.container_id(service) for service in SERVICES}
+    result = run_inv("down", "--volumes", env=stack.isolated.overrides())
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "--volumes deletes all data: not confirmed (no terminal to ask on)" in result.stderr
+    assert "--yes" in result.stderr
+    assert {service: stack.container_id(service) for service in SERVICES} == before

@@ -71,3 +71,45 @@ def test_exits_cleanly_turns_errors_into_one_line_and_exit_code(capsys):
     err = capsys.readouterr().err
     assert SECRET not in err
     assert "error: bad value ******** (fix it)" in err
+
+
+class TestConfirm:
+    """One confirmation primitive: --yes, or the expected answer typed on a terminal."""
+
+    def test_yes_goes_on_without_asking(self):
+        def never(_: str) -> str:
+            raise AssertionError("asked despite --yes")
+
+        console.confirm("Delete?", yes=True, refusal="it deletes", interactive=True, ask=never)
+
+    def test_the_expected_answer_goes_on(self):
+        questions: list[str] = []
+
+        def answer(question: str) -> str:
+            questions.append(question)
+            return " production \n"
+
+        console.confirm(
+            "Replace production?",
+            yes=False,
+            refusal="a restore replaces data",
+            expected="production",
+            interactive=True,
+            ask=answer,
+        )
+        assert questions == ["Replace production? Type `production` to go on: "]
+
+    @pytest.mark.parametrize("typed", ["", "y", "YES ", "no"])
+    def test_anything_else_is_refused(self, typed):
+        with pytest.raises(RefusedError, match="it deletes: not confirmed; nothing was changed"):
+            console.confirm(
+                "Delete?", yes=False, refusal="it deletes", interactive=True, ask=lambda _: typed
+            )
+
+    def test_without_a_terminal_it_refuses_and_names_the_flag(self):
+        with pytest.raises(RefusedError) as refused:
+            console.confirm("Delete?", yes=False, refusal="it deletes", interactive=False)
+        assert refused.value.exit_code == 3
+        assert refused.value.one_line() == (
+            "it deletes: not confirmed (no terminal to ask on) (pass --yes)"
+        )
