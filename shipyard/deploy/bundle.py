@@ -1,4 +1,5 @@
-"""The release bundle: compose files, nginx config, release.json and the env file (0600),
+"""The release bundle: compose files, nginx config, release.json and the env file (0600;
+without the deployer-only variables such as the registry login),
 packed as a tar in memory (a few KiB) and unpacked on the VM into releases/.tmp-ID, then
 renamed into place, so a release directory is either complete or absent."""
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import deploy_variables, release_env_text, unpack_bundle_argv
+from shipyard.envfile.upload import for_vm
 
 NGINX_DIR = PROJECT_ROOT / "nginx"
 
@@ -56,7 +58,7 @@ def bundle_files(
     for conf in sorted((NGINX_DIR / "conf.d").glob("*.conf")):
         files[f"nginx/conf.d/{conf.name}"] = (conf.read_bytes(), 0o644)
     files["release.json"] = (facts.to_json().encode(), 0o644)
-    files[".env"] = (release_env_text(env_text, variables).encode(), 0o600)
+    files[".env"] = (release_env_text(for_vm(env_text), variables).encode(), 0o600)
     return files
 
 

@@ -68,6 +68,8 @@ class Variable:
     forbidden_in: frozenset[str] = frozenset()
     forbidden_values: tuple[str, ...] = ()
     must_equal_environment: bool = False
+    deployer_only: bool = False
+    """Used by the deployer's machine only: left out of the `.env` uploaded to the VM."""
 
     @property
     def is_secret(self) -> bool:
@@ -335,17 +337,20 @@ VARIABLES: tuple[Variable, ...] = (
         "image registry",
         "User `inv deploy` logs in to the environment's registry as (image_delivery:"
         " registry), here and on the VM, for that deploy only. Set it with REGISTRY_PASSWORD,"
-        " or neither: then the logins Docker already has on both machines are used.",
+        " or neither: then the logins Docker already has on both machines are used."
+        " Never uploaded to the VM.",
         pattern=NO_WHITESPACE,
+        deployer_only=True,
     ),
     Variable(
         "REGISTRY_PASSWORD",
         "image registry",
         "Password or access token of REGISTRY_USERNAME (given to `docker login` on its"
-        " standard input; never stored in ~/.docker).",
+        " standard input; never stored in ~/.docker, never uploaded to the VM).",
         type=VarType.SECRET,
         secret_kind=SecretKind.PASSWORD,
         min_length=8,
+        deployer_only=True,
     ),
     Variable("APP_IMAGE", "images", "App image reference.", pattern=NO_WHITESPACE),
     Variable("PYTHON_IMAGE", "images", "Base image of the app build.", pattern=NO_WHITESPACE),

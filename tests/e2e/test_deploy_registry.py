@@ -254,4 +254,9 @@ def test_no_credential_is_left_on_either_machine(
     leftovers = on_vm(vm, "sh", "-c", "ls -d /tmp/shipyard-registry.* 2>/dev/null; true")
     assert leftovers.stdout.strip() == ""
     assert not list(Path(tempfile.gettempdir()).glob("shipyard-registry-*"))
+    # the login is deployer-only: no release's .env (nor shared/.env) on the VM carries it
+    env_files = on_vm(vm, "sh", "-c", f"cat {ROOT}/releases/*/.env {ROOT}/shared/.env")
+    assert env_files.returncode == 0 and "APP_ENV=" in env_files.stdout, env_files.stderr
+    assigned = [line for line in env_files.stdout.splitlines() if line.startswith("REGISTRY_")]
+    assert assigned == [] and PASSWORD not in env_files.stdout
     no_registry_names(vm, registry)

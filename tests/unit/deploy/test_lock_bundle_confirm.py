@@ -27,12 +27,15 @@ def test_holder_is_described_with_its_age_and_staleness() -> None:
 def test_bundle_holds_the_release_with_the_env_file_0600() -> None:
     env = load_config().environment("sandbox")
     facts = bundle.ReleaseFacts("r1", "sandbox", "0.2.0", "abc", "a:1", "sha256:1")
-    files = bundle.bundle_files(env, facts, "APP_ENV=sandbox\n", {"APP_IMAGE": "a:1"})
+    env_text = "APP_ENV=sandbox\nREGISTRY_USERNAME=bot\nREGISTRY_PASSWORD=registry-pw-1\n"
+    files = bundle.bundle_files(env, facts, env_text, {"APP_IMAGE": "a:1"})
     data = bundle.pack(files, mtime=1.0)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         members = {member.name: member for member in tar.getmembers()}
         assert members[".env"].mode == 0o600
-        assert tar.extractfile(".env").read().decode().endswith("APP_IMAGE=a:1\n")
+        uploaded = tar.extractfile(".env").read().decode()
+        assert uploaded.startswith("APP_ENV=sandbox\n") and uploaded.endswith("APP_IMAGE=a:1\n")
+        assert "REGISTRY_" not in uploaded  # the registry login stays on the deployer
         assert bundle.ReleaseFacts.from_json(tar.extractfile("release.json").read()) == facts
     assert {"compose/compose.yaml", "compose/compose.production.yaml"} <= set(members)
     assert {"nginx/nginx.conf", "nginx/conf.d/upstream.conf"} <= set(members)
