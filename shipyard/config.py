@@ -105,6 +105,9 @@ class ShipyardConfig(BaseModel):
 
     def environment(self, name: str) -> Environment:
         """The named environment, or a ConfigError that lists the known ones."""
+        if not name:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise ConfigError("no environment given", hint=f"pass --env NAME (known: {known})")
         if name not in self.environments:
             known = ", ".join(sorted(self.environments)) or "none"
             raise ConfigError(

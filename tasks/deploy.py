@@ -39,6 +39,7 @@ def _report(env: str, outcome: object, json: bool, what: str) -> None:
 
 @task(
     name="deploy",
+    positional=[],
     help={
         "env": "environment to deploy to (sandbox, staging, production)",
         "version": "app image tag to deploy (default: the image of this checkout, built if "
@@ -52,7 +53,7 @@ def _report(env: str, outcome: object, json: bool, what: str) -> None:
 @console.exits_cleanly
 def deploy_(
     c: Context,
-    env: str,
+    env: str = "",
     version: str = "",
     dry_run: bool = False,
     yes: bool = False,
@@ -81,6 +82,7 @@ def deploy_(
 
 
 @task(
+    positional=[],
     help={
         "env": "environment to roll back (sandbox, staging, production)",
         "to": "release id to go back to (default: the release before the current one)",
@@ -90,7 +92,7 @@ def deploy_(
 @console.exits_cleanly
 def rollback(
     c: Context,
-    env: str,
+    env: str = "",
     to: str = "",
     dry_run: bool = False,
     yes: bool = False,
@@ -112,9 +114,13 @@ def rollback(
         _report(env, outcome, json, f"rolled back {env} to {outcome.release} ({outcome.version})")
 
 
-@task(name="status", help={"env": "environment of a VM", "json": "print the result as JSON"})
+@task(
+    name="status",
+    positional=[],
+    help={"env": "environment of a VM", "json": "print the result as JSON"},
+)
 @console.exits_cleanly
-def status_(c: Context, env: str, json: bool = False) -> None:
+def status_(c: Context, env: str = "", json: bool = False) -> None:
     """The VM's current release, its containers (health, uptime), free disk and lock."""
     from dataclasses import asdict
 
@@ -133,9 +139,9 @@ def status_(c: Context, env: str, json: bool = False) -> None:
         console.say(f"  {row.service:<12} {row.name:<24} {row.state:<9} {row.status}")
 
 
-@task(help={"env": "environment whose releases to list"})
+@task(positional=[], help={"env": "environment whose releases to list"})
 @console.exits_cleanly
-def releases(c: Context, env: str) -> None:
+def releases(c: Context, env: str = "") -> None:
     """The releases on the VM, oldest first; `*` marks the current one."""
     from shipyard.deploy.prune import current_release, release_facts, release_names
 
@@ -149,14 +155,15 @@ def releases(c: Context, env: str) -> None:
 
 
 @task(
+    positional=[],
     help={
         "env": "environment whose audit log to show",
         "lines": "how many lines",
         "json": "print the records as one JSON document",
-    }
+    },
 )
 @console.exits_cleanly
-def audit(c: Context, env: str, lines: int = 20, json: bool = False) -> None:
+def audit(c: Context, env: str = "", lines: int = 20, json: bool = False) -> None:
     """The last lines of the VM's audit log (deploys and rollbacks)."""
     from shipyard.deploy.audit import read
 
@@ -174,9 +181,9 @@ def audit(c: Context, env: str, lines: int = 20, json: bool = False) -> None:
         )
 
 
-@task(help={"env": "environment whose deploy lock to show"})
+@task(positional=[], help={"env": "environment whose deploy lock to show"})
 @console.exits_cleanly
-def status(c: Context, env: str) -> None:
+def status(c: Context, env: str = "") -> None:
     """Who holds the deploy lock of an environment, if anyone."""
     from shipyard.deploy.lock import holder, holder_alive
 
@@ -190,19 +197,21 @@ def status(c: Context, env: str) -> None:
 
 @task(
     name="release",
+    positional=[],
     help={"env": "environment whose lock to remove", "force": "required: remove it anyway"},
 )
 @console.exits_cleanly
-def release_(c: Context, env: str, force: bool = False) -> None:
+def release_(c: Context, env: str = "", force: bool = False) -> None:
     """Remove a deploy lock left by a client that died (check `inv lock.status` first)."""
     from shipyard.deploy.lock import force_release
 
+    target = target_for(c, env)  # bad input first: exit 2 before the refusal
     if not force:
         raise RefusedError(
             "removing a deploy lock can break a deploy that is still running",
             hint=f"check `inv lock.status --env {env}`, then pass --force",
         )
-    removed = force_release(target_for(c, env))
+    removed = force_release(target)
     console.result(f"removed the lock held by {removed.describe()}" if removed else "no lock")
 
 

@@ -37,6 +37,15 @@ def test_unknown_environment_names_the_known_ones():
     assert "local, production, sandbox, staging" in caught.value.one_line()
 
 
+def test_a_missing_environment_asks_for_the_flag():
+    with pytest.raises(ConfigError) as caught:
+        load_environment("")
+    assert caught.value.exit_code == ExitCode.BAD_INPUT
+    assert caught.value.one_line() == (
+        "no environment given (pass --env NAME (known: local, production, sandbox, staging))"
+    )
+
+
 def _with_local(**fields: object) -> dict:
     local = {
         "env_file": ".env",
