@@ -33,6 +33,7 @@ from shipyard.backup.objects import mirror_bucket
 from shipyard.backup.prune import PruneReport, prune
 from shipyard.backup.store import part_size_for
 from shipyard.backup.streams import HashingReader, compressing
+from shipyard.backup.target import IN_STACK_BACKUP_ENVS
 from shipyard.errors import CommandFailedError, ShipyardError
 
 Say = Callable[[str], None]
@@ -113,7 +114,7 @@ def take_backup(ctx: BackupContext, *, kind: str, step: Say, warn: Say) -> Manif
     site, catalog = ctx.site, ctx.catalog
     started = time.monotonic()
     started_at = datetime.now(UTC)
-    catalog.bucket.check(create=ctx.env.name in {"local", "sandbox"})
+    catalog.bucket.check(create=ctx.env.name in IN_STACK_BACKUP_ENVS)
     site.app.check()
     backup_id = _unused_id(ctx)
 
@@ -188,7 +189,7 @@ def run_backup(
 def backup_plan(ctx: BackupContext) -> list[str]:
     """What `inv backup` would do, read-only (for --dry-run): source, target, sizes."""
     site, catalog = ctx.site, ctx.catalog
-    if ctx.env.name not in {"local", "sandbox"}:
+    if ctx.env.name not in IN_STACK_BACKUP_ENVS:
         catalog.bucket.check()
     site.app.check()
     objects = [size for _, size, _ in site.app.list("") if size >= 0]

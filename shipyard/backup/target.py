@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipyard.envfile.schema import BY_NAME
+from shipyard.envfile.schema import BY_NAME, DEV
 from shipyard.errors import ConfigError
 
 IN_STACK_HOST = "objectstore"
-IN_STACK_BACKUP_ENVS = frozenset({"local", "sandbox"})
+IN_STACK_BACKUP_ENVS = DEV
 """Environments whose backups may go to their own object store (no BACKUP_S3_ENDPOINT)."""
 
 
