@@ -16,15 +16,14 @@ from __future__ import annotations
 import json
 import ssl
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard import console
-from shipyard.config import PROJECT_ROOT, Environment
+from shipyard.config import PROJECT_ROOT
 from shipyard.deploy.context import Target
-from shipyard.envfile.load import read_env_file
 from shipyard.errors import CommandFailedError
 from shipyard.masking import mask
 from shipyard.remote import CommandResult, LocalRunner
@@ -178,10 +177,10 @@ def trust_context(host: str, certs: Path = DOCKER_CERTS) -> ssl.SSLContext:
     return context
 
 
-def login_for(env: Environment) -> Login | None:
-    """REGISTRY_USERNAME and REGISTRY_PASSWORD from the env file (the password registered
-    for masking), or None when the file does not set them."""
-    values = read_env_file(env.path(env.env_file))
+def login_for(values: Mapping[str, str]) -> Login | None:
+    """REGISTRY_USERNAME and REGISTRY_PASSWORD from the env file's values (validated, and
+    the password registered for masking, by the deploy's preflight), or None when the file
+    does not set them."""
     username, password = values.get(USERNAME_VARIABLE, ""), values.get(PASSWORD_VARIABLE, "")
     return Login(username, password) if username and password else None
 
@@ -189,14 +188,14 @@ def login_for(env: Environment) -> Login | None:
 # -- delivery ---------------------------------------------------------------------------------
 
 
-def deliver(target: Target, refs: Sequence[str]) -> None:
+def deliver(target: Target, refs: Sequence[str], login: Login | None) -> None:
     """Push `refs` to the environment's registry and pull them on the VM by digest, each
-    then named as here; the registry's names are removed on both machines."""
+    then named as here; the registry's names are removed on both machines. With `login`,
+    both machines log in to the registry for this delivery only."""
     prefix = target.env.registry
     if not prefix:
         raise ValueError(f"environment {target.env.name} has no registry")
     host = registry_host(prefix)
-    login = login_for(target.env)
     local = LocalRunner(PROJECT_ROOT)
     logins = f"{USERNAME_VARIABLE} and {PASSWORD_VARIABLE} in {target.env.env_file}"
     with (

@@ -8,7 +8,17 @@ from datetime import UTC, datetime
 
 from shipyard import console
 from shipyard.config import BackupConfig
-from shipyard.deploy import audit, bundle, lock, predeploy_backup, preflight, prune, recover, ship
+from shipyard.deploy import (
+    audit,
+    bundle,
+    lock,
+    predeploy_backup,
+    preflight,
+    prune,
+    recover,
+    registry,
+    ship,
+)
 from shipyard.deploy.context import Target
 from shipyard.deploy.cutover import cut_over
 from shipyard.deploy.migrate import migrate
@@ -105,7 +115,8 @@ def _deploy_locked(
 ) -> DeployOutcome:
     wanted = {request.app.ref: request.app.image_id}
     wanted.update(ship.local_ids(engine, request.images.values()))
-    shipped = ship.ship(target, wanted, engine)
+    login = registry.login_for(request.env_file.values)
+    shipped = ship.ship(target, wanted, engine, login)
 
     previous = prune.current_release(target)
     facts = bundle.ReleaseFacts(

@@ -48,10 +48,15 @@ def missing_on_vm(target: Target, wanted: Mapping[str, str]) -> list[str]:
     return missing
 
 
-def ship(target: Target, wanted: Mapping[str, str], engine: Engine) -> list[str]:
-    """Ship what the VM lacks (through the environment's registry, or over SSH: layers
-    through the local registry, or one `docker save | docker load`); returns the refs
-    shipped."""
+def ship(
+    target: Target,
+    wanted: Mapping[str, str],
+    engine: Engine,
+    registry_login: registry.Login | None = None,
+) -> list[str]:
+    """Ship what the VM lacks (through the environment's registry, logging in with
+    `registry_login` if given, or over SSH: layers through the local registry, or one
+    `docker save | docker load`); returns the refs shipped."""
     missing = missing_on_vm(target, wanted)
     for ref in wanted:
         if ref not in missing:
@@ -60,7 +65,7 @@ def ship(target: Target, wanted: Mapping[str, str], engine: Engine) -> list[str]
         return []
     total = sum(engine.image_size(ref) or 0 for ref in missing)
     if target.env.image_delivery == "registry":
-        registry.deliver(target, missing)
+        registry.deliver(target, missing, registry_login)
         how = f"pushed to {target.env.registry}, pulled by digest"
     elif _by_layers(target, missing):
         how = "the layers the VM lacked, through the local registry"

@@ -216,3 +216,9 @@ def tls_server(tmp_path: Path, cert_pem: bytes, key_pem: bytes) -> Iterator[int]
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+def test_the_login_comes_from_the_deploys_env_file_values():
+    values = {"REGISTRY_USERNAME": "deployer", "REGISTRY_PASSWORD": "Sup3r-Secret-Passw0rd"}
+    assert registry.login_for(values) == registry.Login("deployer", "Sup3r-Secret-Passw0rd")
+    assert registry.login_for({"APP_ENV": "staging"}) is None
