@@ -1,11 +1,15 @@
 """Requests dropped while the app changes version on the sandbox VM: during `inv deploy`,
 during `inv rollback`, and (the baseline) during a plain `docker compose up -d
 --force-recreate app` followed by an nginx reload. Prints, for each: requests sent, failed,
-and the longest gap between two successful answers.
+retried, and the longest gap between two successful answers.
 
 The load is one client thread sending GET /version to the VM's nginx on 127.0.0.1 every
-40 ms, for as long as the operation runs plus one second (at most 300 s). The script starts
-its own sandbox VM (`shipyard-sandbox-bench`, free ports) and removes it at the end.
+40 ms, for as long as the operation runs plus one second (at most 300 s), on one keep-alive
+connection. "Retried" counts GETs whose idle keep-alive connection an nginx graceful reload
+closed just as they were sent: sent again once on a new connection, as browsers, curl and
+Go do (RFC 9112 section 9.3.1); a client without that retry (Python's requests, Node's http)
+would have seen those as errors. "Failed" is every request that still got no 200. The script
+starts its own sandbox VM (`shipyard-sandbox-bench`, free ports) and removes it at the end.
 
     .venv/bin/python bench/deploy_downtime.py [--json]
 """
@@ -44,6 +48,7 @@ def under_load(sandbox: IsolatedSandbox, operation: Callable[[], None]) -> dict[
     return {
         "sent": poller.sent,
         "failed": len(poller.failed),
+        "retried": len(poller.retried),
         "longest_gap_s": round(poller.longest_gap, 3),
     }
 
@@ -88,9 +93,13 @@ def main() -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    print(f"{'operation':<44} {'sent':>6} {'failed':>7} {'longest gap':>12}")
+    print(f"{'operation':<44} {'sent':>6} {'failed':>7} {'retried':>8} {'longest gap':>12}")
     for name, row in figures.items():
-        print(f"{name:<44} {row['sent']:>6} {row['failed']:>7} {row['longest_gap_s']:>10.3f} s")
+        print(
+            f"{name:<44} {row['sent']:>6} {row['failed']:>7} {row['retried']:>8}"
+            f" {row['longest_gap_s']:>10.3f} s"
+        )
+    print("retried: keep-alive connection closed by the nginx reload, sent again once (RFC 9112)")
     return 0
 
 

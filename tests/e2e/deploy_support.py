@@ -85,7 +85,15 @@ def served_version(sandbox: IsolatedSandbox) -> str:
 @dataclass
 class Poller:
     """GETs /version through nginx every `interval` s in a thread until stopped (bounded in
-    time), recording each answer and when every successful one came."""
+    time), recording each answer and when every successful one came.
+
+    It behaves as HTTP/1.1 clients such as browsers, curl and Go's net/http do (RFC 9112
+    section 9.3.1): a GET whose *reused* keep-alive connection the server closed before
+    sending any byte of a response is sent once more on a new connection, and recorded in
+    `retried`. nginx's graceful reload makes that race (its old workers close their idle
+    keep-alive connections at once; a request already on its way meets the close), about
+    once in a hundred reloads here; a retry that fails, or any other error, is in `failed`.
+    """
 
     url: str
     interval: float = POLL_INTERVAL
@@ -93,6 +101,7 @@ class Poller:
     successes: list[float] = field(default_factory=list)
     versions: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> Poller:
@@ -109,7 +118,7 @@ class Poller:
         with httpx.Client(timeout=5) as client:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 try:
-                    response = client.get(f"{self.url}/version")
+                    response = self._get(client)
                     self.statuses.append(response.status_code)
                     if response.status_code == 200:
                         self.versions.add(response.json()["version"])
@@ -118,9 +127,25 @@ class Poller:
                     self.errors.append(repr(exc))
                 time.sleep(self.interval)
 
+    def _get(self, client: httpx.Client) -> httpx.Response:
+        """One GET, sent again once when its reused connection closed unanswered."""
+        opened: list[str] = []
+
+        def trace(event: str, _info: dict[str, object]) -> None:
+            if event.startswith("connection.connect_tcp."):
+                opened.append(event)
+
+        try:
+            return client.get(f"{self.url}/version", extensions={"trace": trace})
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            if opened or not closed_unanswered(exc):
+                raise
+            self.retried.append(repr(exc))
+            return client.get(f"{self.url}/version")
+
     @property
     def sent(self) -> int:
-        """Requests sent (answered or not)."""
+        """Requests sent (answered or not; a retry is not counted again)."""
         return len(self.statuses) + len(self.errors)
 
     @property
@@ -131,5 +156,18 @@ class Poller:
 
     @property
     def failed(self) -> list[str]:
-        """Every request that did not answer 200."""
+        """Every request that did not answer 200 (after its one retry, if it had one)."""
         return self.errors + [str(code) for code in self.statuses if code != 200]
+
+    def assert_none_failed(self, reloads: int) -> None:
+        """No request failed, and retries stayed within what `reloads` graceful nginx
+        reloads can cause: each closes this client's one idle connection at most once."""
+        assert self.failed == [], f"failed requests: {self.failed[:5]}"
+        assert len(self.retried) <= reloads, f"more retries than nginx reloads: {self.retried}"
+
+
+def closed_unanswered(exc: httpx.HTTPError) -> bool:
+    """The server closed (or reset) the connection before any byte of a response."""
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "without sending a response" in str(exc)
+    return isinstance(exc, httpx.ReadError)
