@@ -5,6 +5,7 @@ container drained and `current` switched. Any failure puts traffic back (rollbac
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from shipyard import console
 from shipyard.checks.smoke import ExpectedVersion, run_smoke_suite
@@ -21,6 +22,9 @@ from shipyard.deploy.plan import (
 from shipyard.deploy.rollback import Attempt, revert
 from shipyard.errors import CommandFailedError
 
+Prepared = TypeVar("Prepared")
+"""What the cut-over's `prepare` step returns (a deploy's pre-deploy backup id)."""
+
 
 class DeployFailedError(CommandFailedError):
     """The release failed a gate and traffic stayed on (or went back to) the old one (exit 1)."""
@@ -32,20 +36,22 @@ def cut_over(
     previous: str | None,
     ready_timeout: float,
     *,
-    prepare: Callable[[], None] | None = None,
+    prepare: Callable[[], Prepared] | None = None,
     existing_release: bool = False,
-) -> None:
+) -> Prepared | None:
     """Switch traffic to `facts.release` with zero downtime, or raise DeployFailedError.
 
-    `prepare` (migrations) runs first, inside the same undo; `existing_release` keeps the
-    release directory on failure (a rollback target is not removed)."""
+    `prepare` (pre-deploy backup, migrations) runs first, inside the same undo; its result
+    is returned. `existing_release` keeps the release directory on failure (a rollback
+    target is not removed)."""
     running = switch.containers(target, APP_SERVICE, running_only=True)
     attempt = Attempt(
         facts.release, previous, running if previous else [], keep_release=existing_release
     )
+    prepared: Prepared | None = None
     try:
         if prepare is not None:
-            prepare()
+            prepared = prepare()
         attempt.new_container = switch.start_beside(target, facts.release, running)
         seconds = wait_ready(target, attempt.new_container, ready_timeout)
         console.done(f"{attempt.new_container} is healthy and ready ({seconds:.0f} s)")
@@ -65,6 +71,7 @@ def cut_over(
     target.run(switch_current_argv(target.layout, facts.release), "switching `current`")
     target.run(mark_deployed_argv(target.layout, facts.release), "marking the release")
     target.run(install_env_argv(target.layout, facts.release), "installing shared/.env")
+    return prepared
 
 
 def smoke(target: Target, facts: ReleaseFacts) -> None:

@@ -133,19 +133,20 @@ def _deploy_locked(
     bundle.upload(target, facts, request.env_file.text)
     console.done(f"uploaded release {request.release}")
 
-    backups: list[str] = []
-
-    def prepare() -> None:
-        """Steps 4 and 5, inside the cut-over's undo: a failure removes the release."""
+    def prepare() -> str | None:
+        """Steps 4 and 5, inside the cut-over's undo (a failure removes the release);
+        the pre-deploy backup's id, when one was taken."""
+        backup = None
         if request.backup is not None:
             if previous is None:
                 console.skipped("pre-deploy backup: nothing is deployed yet")
             else:
                 values = request.env_file.values
-                backups.append(predeploy_backup.take(target, request.backup, values))
+                backup = predeploy_backup.take(target, request.backup, values)
         migrate(target, request.release, request.app.migrations_head, request.env_file.values)
+        return backup
 
-    cut_over(target, facts, previous, request.ready_timeout, prepare=prepare)
+    backup = cut_over(target, facts, previous, request.ready_timeout, prepare=prepare)
     pruned = prune.prune(target)
     return DeployOutcome(
         release=request.release,
@@ -153,5 +154,5 @@ def _deploy_locked(
         shipped=shipped,
         pruned=pruned,
         seconds=round(time.monotonic() - started, 1),
-        backup=backups[0] if backups else None,
+        backup=backup,
     )
