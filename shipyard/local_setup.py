@@ -73,7 +73,6 @@ def run_setup(config: ShipyardConfig, env_name: str, progress: Progress) -> Setu
     stack.start(DATA_SERVICES)
     progress("applying database migrations")
     stack.migrate()
-    stack.ensure_bucket()
 
     progress("starting the app and nginx")
     stack.start()

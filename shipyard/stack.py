@@ -18,7 +18,6 @@ from shipyard.images.standins import pip_ca_source
 from shipyard.remote import CommandResult, LocalRunner, Runner
 
 MIGRATE_COMMAND = ("alembic", "upgrade", "head")
-ENSURE_BUCKET_COMMAND = ("python", "-m", "docstore.cli", "ensure-bucket")
 DATA_SERVICES = ("db", "objectstore")
 
 
@@ -94,11 +93,6 @@ class LocalStack:
         """Apply database migrations in a one-off container of the app image."""
         argv = self.project.run_once("app", MIGRATE_COMMAND)
         return self._compose(argv, "database migrations").stderr
-
-    def ensure_bucket(self) -> None:
-        """Create the app's bucket if it does not exist (one-off container)."""
-        argv = self.project.run_once("app", ENSURE_BUCKET_COMMAND)
-        self._compose(argv, "creating the object bucket")
 
     def stop(self, *, volumes: bool = False) -> None:
         """Remove the stack's containers and networks (and volumes when asked)."""

@@ -85,7 +85,7 @@ class DatabaseSettings(BaseSettings):
 
 
 class StorageSettings(BaseSettings):
-    """What the object store client and `docstore.cli ensure-bucket` need."""
+    """What the object store client needs."""
 
     model_config = _CONFIG
 
