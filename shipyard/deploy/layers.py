@@ -3,13 +3,17 @@
 so only the layers the VM lacks cross the wire (Kamal's way, without a public registry).
 
 The registry keeps its blobs under `.shipyard/registry/` between deploys, so a push uploads
-only new layers too. Both engines trust a registry on 127.0.0.0/8 without TLS by default.
+only new layers too; after a delivery it keeps only what that delivery pushed
+(`shipyard.deploy.layer_cache`). One delivery at a time uses it (a file lock: deploys of two
+environments from one checkout wait for each other here). Both engines trust a registry on
+127.0.0.0/8 without TLS by default.
 When the `docker-registry` binary is missing, or the runner cannot open a reverse tunnel,
 `shipyard.deploy.ship` falls back to `docker save | docker load`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import socket
 import subprocess
@@ -23,6 +27,7 @@ import paramiko
 
 from shipyard import console
 from shipyard.config import PROJECT_ROOT
+from shipyard.deploy import layer_cache
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import sh
 from shipyard.errors import CommandFailedError
@@ -40,6 +45,7 @@ def registry_config(root: Path, port: int) -> str:
         "version: 0.1\n"
         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        "  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
 
@@ -75,21 +81,72 @@ def usable(target: Target) -> bool:
     return shutil.which(REGISTRY_BINARY) is not None and hasattr(target.runner, "forward_remote")
 
 
-def deliver(target: Target, refs: Sequence[str]) -> None:
-    """Ship `refs` to the VM layer by layer through the local registry and a tunnel."""
+def deliver(target: Target, refs: Sequence[str], root: Path = REGISTRY_ROOT) -> None:
+    """Ship `refs` to the VM layer by layer through the local registry and a tunnel, then
+    keep only them in the registry."""
     local = LocalRunner(PROJECT_ROOT)
-    with local_registry(REGISTRY_ROOT) as port:
-        for ref in refs:
-            with console.status(f"pushing {ref} to the local registry"):
-                for argv in push_argvs(port, ref):
-                    local.run(argv, timeout=PULL_TIMEOUT).raise_for_status(" ".join(argv[:2]))
+    with registry_lock(root):
+        with local_registry(root) as port:
+            push(local, port, refs)
+            try:
+                with target.runner.forward_remote(port, port):  # type: ignore[attr-defined]
+                    for ref in refs:
+                        with console.status(f"the VM pulls the layers of {ref} it lacks"):
+                            argv = pull_argv(port, ref)
+                            target.run(argv, f"pulling {ref}", timeout=PULL_TIMEOUT)
+            except (OSError, paramiko.SSHException) as exc:
+                message = f"the SSH reverse tunnel to the VM failed: {exc}"
+                raise CommandFailedError(message) from None
+            trimmed = drop_older_images(port, refs)
+        if trimmed:
+            collect_garbage(local, root)
+
+
+def push(local: LocalRunner, port: int, refs: Sequence[str]) -> None:
+    """Push `refs` from this engine to the local registry (only the layers it lacks)."""
+    for ref in refs:
+        with console.status(f"pushing {ref} to the local registry"):
+            for argv in push_argvs(port, ref):
+                local.run(argv, timeout=PULL_TIMEOUT).raise_for_status(" ".join(argv[:2]))
+
+
+def drop_older_images(port: int, refs: Sequence[str]) -> bool:
+    """Delete the registry's manifests other than those of `refs`; True when any was
+    deleted. A failure only warns: the images are on the VM already."""
+    try:
+        stale = layer_cache.stale_manifests(layer_cache.tagged_digests(port), refs)
+        return layer_cache.delete_manifests(port, stale) > 0
+    except httpx.HTTPError as exc:
+        console.warn(f"could not trim the local registry ({exc}); it keeps older images")
+        return False
+
+
+def collect_garbage(local: LocalRunner, root: Path) -> None:
+    """Remove the blobs no manifest references any more (with the registry stopped)."""
+    argv = layer_cache.garbage_collect_argv(REGISTRY_BINARY, root / "config.yml")
+    with console.status("trimming the local registry"):
+        result = local.run(argv, timeout=PULL_TIMEOUT)
+    if not result.ok:
+        console.warn(
+            f"could not trim the local registry: {REGISTRY_BINARY} garbage-collect exited "
+            f"{result.exit_code}; it keeps older layers"
+        )
+
+
+@contextmanager
+def registry_lock(root: Path) -> Iterator[None]:
+    """Hold the local registry for one delivery (and its trim); waits for another."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("a") as handle:
         try:
-            with target.runner.forward_remote(port, port):  # type: ignore[attr-defined]
-                for ref in refs:
-                    with console.status(f"the VM pulls the layers of {ref} it lacks"):
-                        target.run(pull_argv(port, ref), f"pulling {ref}", timeout=PULL_TIMEOUT)
-        except (OSError, paramiko.SSHException) as exc:
-            raise CommandFailedError(f"the SSH reverse tunnel to the VM failed: {exc}") from None
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            with console.status("waiting for another deploy's use of the local registry"):
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -107,7 +164,7 @@ def local_registry(root: Path) -> Iterator[int]:
         stderr=log,
     )
     try:
-        _wait_until_up(port, process)
+        _wait_until_up(port, process, root)
         yield port
     finally:
         process.terminate()
@@ -118,13 +175,12 @@ def local_registry(root: Path) -> Iterator[int]:
         log.close()
 
 
-def _wait_until_up(port: int, process: subprocess.Popen[bytes]) -> None:
+def _wait_until_up(port: int, process: subprocess.Popen[bytes], root: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise CommandFailedError(
-                f"{REGISTRY_BINARY} exited (code {process.returncode}); "
-                f"see {REGISTRY_ROOT}/registry.log"
+                f"{REGISTRY_BINARY} exited (code {process.returncode}); see {root}/registry.log"
             )
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=2).status_code == 200:

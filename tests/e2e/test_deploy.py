@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from shipyard.config import PROJECT_ROOT
+from shipyard.deploy.layers import REGISTRY_ROOT
 from shipyard.images.app import read_build_info
 from shipyard.remote import LocalRunner
 from tests.e2e.deploy_support import (
@@ -54,6 +55,15 @@ def releases(sandbox: IsolatedSandbox) -> list[str]:
 def audit_lines(sandbox: IsolatedSandbox) -> list[dict]:
     text = on_vm(sandbox, "cat", f"{ROOT}/audit.log").stdout
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def local_registry_tags() -> set[str]:
+    """The `repository:tag`s left in the deployer's local registry (on disk)."""
+    repositories = REGISTRY_ROOT / "data/docker/registry/v2/repositories"
+    return {
+        f"{tag.parent.parent.parent.relative_to(repositories)}:{tag.name}"
+        for tag in repositories.glob("**/_manifests/tags/*")
+    }
 
 
 def app_containers(sandbox: IsolatedSandbox) -> list[str]:
@@ -120,6 +130,7 @@ def test_second_version_switches_with_no_failed_request(
         time.sleep(1)
     assert result.returncode == 0, result.stderr
     assert "through the local registry" in result.stderr, "layer delivery was not used"
+    assert local_registry_tags() == {f"docstore-app:{next_version}"}, "older images were kept"
     poller.assert_none_failed(reloads=1)
     assert len(poller.statuses) > 50
     assert served_version(sandbox) == "0.2.0"

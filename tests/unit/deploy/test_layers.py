@@ -12,7 +12,10 @@ from shipyard.deploy import layers
 def test_registry_listens_on_loopback_only_and_stores_under_its_root() -> None:
     config = yaml.safe_load(layers.registry_config(Path("/r"), 5123))
     assert config["http"] == {"addr": "127.0.0.1:5123"}
-    assert config["storage"] == {"filesystem": {"rootdirectory": "/r/data"}}
+    assert config["storage"] == {
+        "filesystem": {"rootdirectory": "/r/data"},
+        "delete": {"enabled": True},
+    }
 
 
 def test_push_here_then_pull_there_under_the_same_name() -> None:
