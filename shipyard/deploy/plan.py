@@ -215,6 +215,16 @@ def image_id_argv(ref: str) -> list[str]:
     return ["docker", "image", "inspect", "--format", "{{.Id}}", ref]
 
 
+def image_ids_argv(refs: Sequence[str]) -> list[str]:
+    """Each ref's image id on the VM in one command: a `REF ID` line per ref, in order, with
+    an empty ID for a ref the VM does not have."""
+    script = (
+        'for ref; do printf "%s %s\\n" "$ref" '
+        '"$(docker image inspect --format "{{.Id}}" "$ref" 2>/dev/null)"; done'
+    )
+    return sh(script, *refs)
+
+
 def docker_save_argv(refs: Sequence[str]) -> list[str]:
     """`docker save` of images here (a tar stream on stdout)."""
     return ["docker", "save", *refs]

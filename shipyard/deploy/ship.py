@@ -18,7 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 from shipyard import console
 from shipyard.deploy import layers, registry
 from shipyard.deploy.context import Target
-from shipyard.deploy.plan import docker_load_argv, docker_save_argv, image_id_argv
+from shipyard.deploy.plan import docker_load_argv, docker_save_argv, image_ids_argv
 from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.images.engine import Engine
 from shipyard.remote import LocalRunner
@@ -40,12 +40,11 @@ def local_ids(engine: Engine, refs: Iterable[str]) -> dict[str, str]:
 
 def missing_on_vm(target: Target, wanted: Mapping[str, str]) -> list[str]:
     """The refs whose image id (ref -> id) the VM does not have under that ref."""
-    missing = []
-    for ref, image_id in wanted.items():
-        there = target.probe(image_id_argv(ref))
-        if not there.ok or there.stdout.strip() != image_id:
-            missing.append(ref)
-    return missing
+    if not wanted:
+        return []
+    listing = target.run(image_ids_argv(list(wanted)), "reading the VM's image ids")
+    there = dict(line.partition(" ")[::2] for line in listing.stdout.splitlines())
+    return [ref for ref, image_id in wanted.items() if there.get(ref, "").strip() != image_id]
 
 
 def ship(

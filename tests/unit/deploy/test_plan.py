@@ -144,6 +144,8 @@ def test_current_is_switched_atomically() -> None:
 
 def test_other_commands() -> None:
     assert plan.image_id_argv("a:1") == ["docker", "image", "inspect", "--format", "{{.Id}}", "a:1"]
+    assert plan.image_ids_argv(["a:1", "b:2"])[3:] == ["sh", "a:1", "b:2"]
+    assert 'docker image inspect --format "{{.Id}}" "$ref"' in plan.image_ids_argv(["a:1"])[2]
     assert plan.docker_load_argv() == ["docker", "load", "--quiet"]
     assert plan.docker_save_argv(["a:1", "b:2"]) == ["docker", "save", "a:1", "b:2"]
     assert plan.gate_probe_argv("c1") == [
