@@ -91,8 +91,8 @@ class Poller:
     section 9.3.1): a GET whose *reused* keep-alive connection the server closed before
     sending any byte of a response is sent once more on a new connection, and recorded in
     `retried`. nginx's graceful reload makes that race (its old workers close their idle
-    keep-alive connections at once; a request already on its way meets the close), about
-    once in a hundred reloads here; a retry that fails, or any other error, is in `failed`.
+    keep-alive connections at once; a request already on its way meets the close), 5 times
+    in 300 reloads here; a retry that fails, or any other error, is in `failed`.
     """
 
     url: str
