@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from shipyard.deploy.registry import split_tag
+
 MANIFEST_TYPES = ", ".join(
     (
         "application/vnd.docker.distribution.manifest.v2+json",
@@ -33,20 +35,12 @@ CATALOG_PAGE = 100
 """Repositories asked for at once (distribution answers at most 1000)."""
 
 
-def repository_and_tag(ref: str) -> tuple[str, str]:
-    """`name:tag` -> (name, tag); a ref without a tag means `latest`."""
-    name, colon, tag = ref.rpartition(":")
-    if not colon or "/" in tag:
-        return ref, "latest"
-    return name, tag
-
-
 def stale_manifests(
     digests: Mapping[tuple[str, str], str], keep: Iterable[str]
 ) -> list[tuple[str, str]]:
     """The (repository, digest) pairs to delete: every manifest in `digests` ((repository,
     tag) -> digest) that no tag of a kept ref points at; sorted, each once."""
-    kept = {repository_and_tag(ref) for ref in keep}
+    kept = {split_tag(ref) for ref in keep}
     needed = {(name, digest) for (name, tag), digest in digests.items() if (name, tag) in kept}
     stale = {(name, digest) for (name, tag), digest in digests.items() if (name, tag) not in kept}
     return sorted(stale - needed)

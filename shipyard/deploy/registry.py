@@ -75,19 +75,24 @@ def repository_path(ref: str) -> str:
     """The repository of a local image reference, without tag or source registry host:
     `docstore-app:0.1.0` -> `docstore-app`, `shipyard-local/postgres:15` ->
     `shipyard-local/postgres`, `quay.io/minio/minio:latest` -> `minio/minio`."""
-    name, _, _ = ref.partition("@")
-    slash = name.rfind("/")
-    if ":" in name[slash + 1 :]:
-        name = name[: name.rindex(":")]
+    name = split_tag(ref)[0]
     first, _, rest = name.partition("/")
     return rest if rest and names_a_host(first) else name
 
 
+def split_tag(ref: str) -> tuple[str, str]:
+    """A reference's name and tag (`latest` when it names none; a digest is dropped):
+    `localhost:5000/app:1` -> (`localhost:5000/app`, `1`)."""
+    name = ref.partition("@")[0]
+    base, colon, tag = name.rpartition(":")
+    if colon and "/" not in tag:
+        return base, tag
+    return name, "latest"
+
+
 def tag_of(ref: str) -> str:
     """The tag of a reference (`latest` when it names none)."""
-    name = ref.partition("@")[0]
-    last = name.rsplit("/", 1)[-1]
-    return last.partition(":")[2] or "latest"
+    return split_tag(ref)[1]
 
 
 def registry_repository(prefix: str, ref: str) -> str:

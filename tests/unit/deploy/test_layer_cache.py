@@ -4,23 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from shipyard.deploy.layer_cache import garbage_collect_argv, repository_and_tag, stale_manifests
-
-
-@pytest.mark.parametrize(
-    ("ref", "expected"),
-    [
-        ("docstore-app:0.2.0", ("docstore-app", "0.2.0")),
-        ("shipyard-local/postgres:15", ("shipyard-local/postgres", "15")),
-        ("docstore-app", ("docstore-app", "latest")),
-        ("localhost:5000/app", ("localhost:5000/app", "latest")),
-        ("localhost:5000/app:1", ("localhost:5000/app", "1")),
-    ],
-)
-def test_a_ref_is_a_repository_and_a_tag(ref: str, expected: tuple[str, str]) -> None:
-    assert repository_and_tag(ref) == expected
+from shipyard.deploy.layer_cache import garbage_collect_argv, stale_manifests
 
 
 def test_only_the_manifests_of_the_kept_refs_stay() -> None:

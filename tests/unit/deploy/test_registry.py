@@ -38,6 +38,22 @@ def test_local_refs_map_to_a_clean_repository_path_under_the_prefix(ref, pushed)
     assert registry.registry_ref(PREFIX + "/", ref) == pushed
 
 
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("docstore-app:0.2.0", ("docstore-app", "0.2.0")),
+        ("shipyard-local/postgres:15", ("shipyard-local/postgres", "15")),
+        ("docstore-app", ("docstore-app", "latest")),
+        ("localhost:5000/app", ("localhost:5000/app", "latest")),
+        ("localhost:5000/app:1", ("localhost:5000/app", "1")),
+        ("nginx:1.27@sha256:ab12", ("nginx", "1.27")),
+    ],
+)
+def test_a_ref_splits_into_its_name_and_tag(ref: str, expected: tuple[str, str]) -> None:
+    assert registry.split_tag(ref) == expected
+    assert registry.tag_of(ref) == expected[1]
+
+
 def test_the_vm_pulls_the_pushed_repository_by_digest() -> None:
     ref = "shipyard-local/postgres:15"
     assert registry.registry_repository(PREFIX, ref) == f"{PREFIX}/shipyard-local/postgres"
