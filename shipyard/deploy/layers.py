@@ -81,12 +81,12 @@ def usable(target: Target) -> bool:
     return shutil.which(REGISTRY_BINARY) is not None and hasattr(target.runner, "forward_remote")
 
 
-def deliver(target: Target, refs: Sequence[str], root: Path = REGISTRY_ROOT) -> None:
+def deliver(target: Target, refs: Sequence[str]) -> None:
     """Ship `refs` to the VM layer by layer through the local registry and a tunnel, then
     keep only them in the registry."""
     local = LocalRunner(PROJECT_ROOT)
-    with registry_lock(root):
-        with local_registry(root) as port:
+    with registry_lock(REGISTRY_ROOT):
+        with local_registry(REGISTRY_ROOT) as port:
             push(local, port, refs)
             try:
                 with target.runner.forward_remote(port, port):  # type: ignore[attr-defined]
@@ -99,7 +99,7 @@ def deliver(target: Target, refs: Sequence[str], root: Path = REGISTRY_ROOT) -> 
                 raise CommandFailedError(message) from None
             trimmed = drop_older_images(port, refs)
         if trimmed:
-            collect_garbage(local, root)
+            collect_garbage(local, REGISTRY_ROOT)
 
 
 def push(local: LocalRunner, port: int, refs: Sequence[str]) -> None:
