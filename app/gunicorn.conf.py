@@ -8,6 +8,7 @@ GUNICORN_GRACEFUL_TIMEOUT seconds, then exits.
 
 import os
 import shutil
+import socket
 import sys
 
 # gunicorn loads this file before it imports the app: make docstore importable from here.
@@ -23,8 +24,12 @@ _server = load(ServerSettings)
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/prometheus-metrics")  # noqa: S108
 _METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
-# All interfaces inside the container; compose decides what is published on the host.
+# All interfaces inside the container; compose decides what is published on the host. On a
+# VM also a unix socket per container: nginx connects to the `live.sock` symlink beside it,
+# which `inv deploy` points at the serving container (no nginx reload; docs/deploy.md).
 bind = ["0.0.0.0:8000"]
+if _server.app_socket_dir:
+    bind.append(f"unix:{_server.app_socket_dir}/{socket.gethostname()}.sock")
 worker_class = "uvicorn_worker.UvicornWorker"
 workers = _server.web_concurrency
 timeout = _server.gunicorn_timeout

@@ -40,6 +40,16 @@ class ServerSettings(BaseSettings):
     web_concurrency: int = Field(default=2, ge=1, le=64)
     gunicorn_timeout: int = Field(default=30, ge=1)
     gunicorn_graceful_timeout: int = Field(default=20, ge=0)
+    app_socket_dir: str | None = None
+    """Where gunicorn also listens on a unix socket named `<hostname>.sock` (set on a VM,
+    where nginx reaches the serving container through it)."""
+
+    @field_validator("app_socket_dir")
+    @classmethod
+    def _absolute_socket_dir(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("must be an absolute path")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

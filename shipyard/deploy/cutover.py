@@ -65,7 +65,7 @@ def cut_over(
         _rolled_back(target, attempt, "interrupted")
         raise
     if running:
-        seconds = switch.drain(target, reload)
+        seconds = switch.drain(target, reload, running)
         switch.stop(target, running)
         console.done(f"drained ({seconds:.1f} s) and stopped {', '.join(running)}")
     target.run(switch_current_argv(target.layout, facts.release), "switching `current`")

@@ -20,6 +20,15 @@ APP_SERVICE = "app"
 DATA_SERVICES = ("db", "objectstore")
 EDGE_SERVICE = "nginx"
 APP_PORT = 8000
+SOCKET_DIR = "/run/app"
+"""The volume shared by the app containers and nginx on a VM (compose.production.yaml):
+each app container's gunicorn listens on `<hostname>.sock` there."""
+LIVE_SOCKET = "live.sock"
+"""The symlink in SOCKET_DIR that nginx's upstream connects through: the serving container's
+socket. Pointing it elsewhere (an atomic rename) moves traffic without an nginx reload."""
+SOCKET_CONNECTIONS = '$NF == path && $4 != "00010000"'
+"""awk over /proc/net/unix: a container's connections on its socket, accepted or queued
+(the listening socket itself carries the __SO_ACCEPTCON flag, 00010000)."""
 MIGRATE = ("alembic", "upgrade", "head")
 GATE_PROBE = (
     "import sys, urllib.request\n"
@@ -119,13 +128,16 @@ def release_env_text(env_text: str, variables: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def upstream_conf(container: str) -> str:
-    """nginx's `app` upstream, pointed at one app container by name."""
+def upstream_conf() -> str:
+    """nginx's `app` upstream on a VM: the live socket, whichever container it points at.
+
+    No upstream keepalive: an idle cached connection would keep sending new requests to the
+    old container after the switch; a unix socket connection costs next to nothing."""
     return (
-        "# Written by `inv deploy`: the app container that serves traffic.\n"
+        "# Written by `inv deploy`: nginx reaches the serving app container through the\n"
+        "# live.sock symlink, which the deploy points at that container's socket.\n"
         "upstream app {\n"
-        f"    server {container}:{APP_PORT};\n"
-        "    keepalive 16;\n"
+        f"    server unix:{posixpath.join(SOCKET_DIR, LIVE_SOCKET)};\n"
         "}\n"
     )
 
@@ -331,19 +343,54 @@ def stop_argv(container: str, grace: int = 30) -> list[str]:
 
 
 def nginx_config_argv(layout: Layout, release: str, upstream: str) -> list[str]:
-    """Install a release's nginx config into shared/nginx with `upstream` as upstream.conf.
+    """Install a release's nginx config into shared/nginx with `upstream` as upstream.conf;
+    prints `unchanged` when the live config is that already (nothing is written), else
+    `changed` (nginx needs a reload).
 
     Files are rewritten in place (nginx mounts the directory and nginx.conf by inode).
     """
     return sh(
-        'set -e; src="$1/nginx"; dst="$2"; '
-        'cat "$src/nginx.conf" > "$dst/nginx.conf"; '
-        'rm -f "$dst"/conf.d/*.conf; cp "$src"/conf.d/*.conf "$dst/conf.d/"; '
-        'printf "%s" "$3" > "$dst/conf.d/upstream.conf"; chmod -R go+rX "$dst"',
+        'set -e; src="$1/nginx"; dst="$2"; new="$(mktemp -d)"; trap \'rm -rf "$new"\' EXIT; '
+        'mkdir "$new/conf.d"; cp "$src/nginx.conf" "$new/"; '
+        'cp "$src"/conf.d/*.conf "$new/conf.d/"; '
+        'printf "%s" "$3" > "$new/conf.d/upstream.conf"; '
+        'if diff -r -q "$new" "$dst" >/dev/null 2>&1; then echo unchanged; exit 0; fi; '
+        'cat "$new/nginx.conf" > "$dst/nginx.conf"; '
+        'rm -f "$dst"/conf.d/*.conf; cp "$new"/conf.d/*.conf "$dst/conf.d/"; '
+        'chmod -R go+rX "$dst"; echo changed',
         layout.release(release),
         layout.nginx,
         upstream,
     )
+
+
+def point_socket_argv(container: str) -> list[str]:
+    """In `container`: point LIVE_SOCKET at its own socket (symlink to a temporary name,
+    then rename: atomic); fails when gunicorn does not listen there."""
+    script = (
+        'set -e; name="$(cat /etc/hostname).sock"; '
+        '[ -S "$1/$name" ] || '
+        '{ echo "$1/$name: no socket (is APP_SOCKET_DIR set?)" >&2; exit 1; }; '
+        'ln -sfn "$name" "$1/$2.tmp"; mv -T "$1/$2.tmp" "$1/$2"'
+    )
+    return ["docker", "exec", container, "sh", "-c", script, "sh", SOCKET_DIR, LIVE_SOCKET]
+
+
+def hostnames_argv(containers: Sequence[str]) -> list[str]:
+    """`/NAME HOSTNAME` for each container (the hostname names its socket)."""
+    return ["docker", "inspect", "--format", "{{.Name}} {{.Config.Hostname}}", *containers]
+
+
+def live_socket_argv(container: str) -> list[str]:
+    """What LIVE_SOCKET points at (`<hostname>.sock`), read in any app container."""
+    return ["docker", "exec", container, "readlink", posixpath.join(SOCKET_DIR, LIVE_SOCKET)]
+
+
+def socket_connections_argv(container: str) -> list[str]:
+    """How many connections `container` has open on its socket (requests in flight or
+    queued); 0 when it has no socket."""
+    script = 'awk -v path="$1/$(cat /etc/hostname).sock" "$2" /proc/net/unix | wc -l'
+    return ["docker", "exec", container, "sh", "-c", script, "sh", SOCKET_DIR, SOCKET_CONNECTIONS]
 
 
 def nginx_test_argv(container: str) -> list[str]:
@@ -418,17 +465,6 @@ def parse_app_releases(output: str, layout: Layout) -> dict[str, str | None]:
         release = first[len(prefix) :].split("/")[0] if first.startswith(prefix) else None
         found[name] = release if release and is_release_id(release) else None
     return found
-
-
-def read_upstream_argv(layout: Layout) -> list[str]:
-    """The live upstream.conf (exit 1 before the first deploy)."""
-    return ["cat", posixpath.join(layout.nginx, "conf.d", "upstream.conf")]
-
-
-def parse_upstream(text: str) -> str | None:
-    """The container an upstream.conf written by `upstream_conf` names."""
-    match = re.search(r"^\s*server\s+([A-Za-z0-9_.-]+):\d+;", text, re.MULTILINE)
-    return match.group(1) if match else None
 
 
 def install_env_argv(layout: Layout, release: str) -> list[str]:

@@ -10,14 +10,12 @@ from shipyard.deploy.plan import (
     app_releases_argv,
     deployed_releases_argv,
     parse_app_releases,
-    parse_upstream,
-    read_upstream_argv,
     remove_release_argv,
     remove_uploads_argv,
     stop_argv,
 )
 from shipyard.deploy.prune import current_release, release_names
-from shipyard.deploy.switch import route_to
+from shipyard.deploy.switch import drain, route_to, routed_container
 
 
 def unfinished(names: list[str], deployed: set[str], current: str | None) -> list[str]:
@@ -48,13 +46,13 @@ def clean_leftovers(target: Target) -> list[str]:
     if not stray:
         return cleaned
     keep = sorted(name for name, release in containers.items() if release == current)
-    routed = parse_upstream(target.probe(read_upstream_argv(layout)).stdout)
+    routed = routed_container(target)
     if routed in stray:
         if not keep:
             console.warn(f"nginx routes to {routed} of an unfinished release; left as it is")
             return cleaned
         assert current is not None
-        route_to(target, current, keep[0])
+        drain(target, route_to(target, current, keep[0]), [routed])
         cleaned.append(f"nginx routed back from {routed} to {keep[0]}")
     for name in stray:
         target.run(stop_argv(name), f"stopping {name}", timeout=120)

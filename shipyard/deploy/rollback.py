@@ -33,7 +33,7 @@ def revert(target: Target, attempt: Attempt) -> tuple[str, str]:
         if attempt.routed:
             reload = route_to(target, attempt.previous, attempt.old_containers[0])
             console.done(f"nginx points at {attempt.old_containers[0]} again")
-            drain(target, reload)
+            drain(target, reload, [attempt.new_container] if attempt.new_container else [])
         serving = f"release {attempt.previous} is still serving"
     else:
         if attempt.routed:

@@ -1,11 +1,17 @@
-"""The zero-downtime switch: a new app container beside the old one, nginx pointed at it
-with a graceful reload once it passed the gate, then the old one drained and stopped.
+"""The zero-downtime switch: a new app container beside the old one, traffic moved to it
+once it passed the gate, then the old one drained and stopped.
 
-The drain waits for the nginx workers that the reload replaced to exit: they exit once
-their last request to the old upstream is answered, so from then on no request can reach
-the old container through nginx. It is usually over in milliseconds, bounded by
-DRAIN_TIMEOUT for a slow upload; the old app then still finishes what it is serving
-(gunicorn's graceful stop on SIGTERM).
+nginx reaches the app through a unix socket symlink (plan.LIVE_SOCKET) in a volume both
+share; moving traffic is renaming that symlink to point at the new container's socket. nginx
+resolves the path on every new upstream connection, so it follows at once, and it is not
+reloaded: its client connections, idle keep-alive ones included, are never closed by a
+deploy. nginx is reloaded (gracefully) only when the release's nginx config differs from
+the live one.
+
+The drain waits until the old container has no connection left on its socket (requests in
+flight or queued), and, after a reload, until the nginx workers it replaced have exited. It
+is usually over in milliseconds, bounded by DRAIN_TIMEOUT for a slow upload; the old app
+then still finishes what it is serving (gunicorn's graceful stop on SIGTERM).
 
 Keeping the old container running until the smoke checks pass makes a rollback cheap:
 point nginx back, reload, stop the new one (shipyard.deploy.rollback).
@@ -14,6 +20,7 @@ point nginx back, reload, stop the new one (shipyard.deploy.rollback).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shipyard import console
@@ -24,10 +31,14 @@ from shipyard.deploy.plan import (
     EDGE_SERVICE,
     containers_argv,
     healthy_services_argv,
+    hostnames_argv,
+    live_socket_argv,
     nginx_config_argv,
     nginx_reload_argv,
     nginx_test_argv,
     nginx_workers_alive_argv,
+    point_socket_argv,
+    socket_connections_argv,
     start_app_argv,
     start_data_argv,
     start_edge_argv,
@@ -51,7 +62,8 @@ def containers(target: Target, service: str, *, running_only: bool = False) -> l
 
 @dataclass(frozen=True)
 class EdgeReload:
-    """What a graceful nginx reload left to drain: the old workers of its container."""
+    """What a graceful nginx reload left to drain: the old workers of its container (none
+    when nginx was not reloaded)."""
 
     container: str | None = None
     old_workers: list[str] = field(default_factory=list)
@@ -93,40 +105,67 @@ def start_beside(target: Target, release: str, running: list[str]) -> str:
 
 
 def route_to(target: Target, release: str, container: str) -> EdgeReload:
-    """Install the release's nginx config with `container` as upstream, then reload nginx
-    gracefully (or start nginx when it is not running yet): what is left to drain."""
-    target.run(
-        nginx_config_argv(target.layout, release, upstream_conf(container)),
-        "writing the nginx config",
+    """Send traffic to `container`: the release's nginx config installed, the live socket
+    pointed at the container, and nginx started when it is not running, or reloaded
+    gracefully only when its config changed. Returns what a reload left to drain."""
+    installed = target.run(
+        nginx_config_argv(target.layout, release, upstream_conf()), "writing the nginx config"
     )
+    target.run(point_socket_argv(container), f"pointing the live socket at {container}")
     edges = containers(target, EDGE_SERVICE, running_only=True)
     if not edges:
         argv = start_edge_argv(target.project(release), WAIT_TIMEOUT)
         target.run(argv, "starting nginx", timeout=WAIT_TIMEOUT + 60)
         return EdgeReload()
+    if installed.stdout.strip() == "unchanged":
+        return EdgeReload(edges[0])
     target.run(nginx_test_argv(edges[0]), "nginx -t (the new config)")
-    reloaded = target.run(nginx_reload_argv(edges[0]), "reloading nginx")
+    reloaded = target.run(nginx_reload_argv(edges[0]), "reloading nginx (its config changed)")
     return EdgeReload(edges[0], reloaded.stdout.split())
 
 
-def drain(target: Target, reload: EdgeReload) -> float:
-    """Wait until the nginx workers replaced by a reload have exited (so no request is on
-    its way to the old upstream); returns the seconds waited. Gives up after DRAIN_TIMEOUT
-    with a warning: the old app still finishes its requests when it is stopped."""
+def routed_container(target: Target) -> str | None:
+    """The app container the live socket points at (None when it points at none running)."""
+    running = containers(target, APP_SERVICE, running_only=True)
+    if not running:
+        return None
+    link = target.probe(live_socket_argv(running[0])).stdout.strip()
+    hostnames = target.run(hostnames_argv(running), "reading the app containers' hostnames")
+    for line in hostnames.stdout.splitlines():
+        name, _, hostname = line.strip().partition(" ")
+        if f"{hostname}.sock" == link:
+            return name.lstrip("/")
+    return None
+
+
+def drain(target: Target, reload: EdgeReload, leaving: Sequence[str]) -> float:
+    """Wait until no request is on its way to the `leaving` containers: the nginx workers a
+    reload replaced have exited, and none of them has a connection left on its socket.
+    Returns the seconds waited. Gives up after DRAIN_TIMEOUT with a warning: the old app
+    still finishes its requests when it is stopped."""
     started = time.monotonic()
-    alive = reload.old_workers
-    while reload.container and alive and time.monotonic() - started < DRAIN_TIMEOUT:
-        alive = target.run(
-            nginx_workers_alive_argv(reload.container, alive), "checking the old nginx workers"
-        ).stdout.split()
+    alive = list(reload.old_workers) if reload.container else []
+    busy = list(leaving)
+    while (alive or busy) and time.monotonic() - started < DRAIN_TIMEOUT:
         if alive:
+            argv = nginx_workers_alive_argv(str(reload.container), alive)
+            alive = target.run(argv, "checking the old nginx workers").stdout.split()
+        if not alive:
+            busy = [name for name in busy if _connections(target, name) > 0]
+        if alive or busy:
             time.sleep(DRAIN_POLL_SECONDS)
-    if alive:
+    if alive or busy:
         console.warn(
-            f"{len(alive)} old nginx worker(s) still busy after {DRAIN_TIMEOUT:.0f} s "
+            f"{', '.join(busy) or 'old nginx workers'} still busy after {DRAIN_TIMEOUT:.0f} s "
             "(a long request?); stopping the old app anyway: it finishes what it serves"
         )
     return time.monotonic() - started
+
+
+def _connections(target: Target, container: str) -> int:
+    """Connections open on `container`'s socket (0 when it is gone)."""
+    result = target.probe(socket_connections_argv(container))
+    return int(result.stdout.strip() or 0) if result.ok else 0
 
 
 def stop(target: Target, old: list[str]) -> None:

@@ -112,15 +112,42 @@ def test_nginx_switch_commands() -> None:
         "--format",
         '{{.Label "com.docker.compose.service"}} {{.Names}}',
     ]
-    argv = plan.nginx_config_argv(LAYOUT, "r2", plan.upstream_conf("docstore-app-2"))
+    argv = plan.nginx_config_argv(LAYOUT, "r2", plan.upstream_conf())
     assert argv[:2] == ["sh", "-c"]
     assert argv[3:] == [
         "sh",
         "/srv/docstore/releases/r2",
         "/srv/docstore/shared/nginx",
-        plan.upstream_conf("docstore-app-2"),
+        plan.upstream_conf(),
     ]
-    assert "server docstore-app-2:8000;" in plan.upstream_conf("docstore-app-2")
+    assert "    server unix:/run/app/live.sock;\n" in plan.upstream_conf()
+    assert "keepalive" not in plan.upstream_conf(), "a cached connection would outlive a switch"
+
+
+def test_traffic_moves_by_pointing_the_live_socket_inside_the_new_container() -> None:
+    argv = plan.point_socket_argv("docstore-app-3")
+    assert argv[:5] == ["docker", "exec", "docstore-app-3", "sh", "-c"]
+    assert argv[6:] == ["sh", "/run/app", "live.sock"]
+    assert '[ -S "$1/$name" ]' in argv[5]
+    assert argv[5].endswith('ln -sfn "$name" "$1/$2.tmp"; mv -T "$1/$2.tmp" "$1/$2"')
+    assert plan.live_socket_argv("docstore-app-2") == [
+        "docker",
+        "exec",
+        "docstore-app-2",
+        "readlink",
+        "/run/app/live.sock",
+    ]
+    assert plan.hostnames_argv(["a", "b"]) == [
+        "docker",
+        "inspect",
+        "--format",
+        "{{.Name}} {{.Config.Hostname}}",
+        "a",
+        "b",
+    ]
+    counting = plan.socket_connections_argv("docstore-app-2")
+    assert counting[:5] == ["docker", "exec", "docstore-app-2", "sh", "-c"]
+    assert counting[6:] == ["sh", "/run/app", '$NF == path && $4 != "00010000"']
 
 
 def test_bundle_is_unpacked_beside_then_renamed() -> None:
@@ -256,9 +283,6 @@ def test_leftovers_are_found_from_labels_and_the_upstream() -> None:
     argv = plan.app_releases_argv("docstore")
     assert argv[-1] == '{{.Names}} {{.Label "com.docker.compose.project.config_files"}}'
     assert "status=running" in argv
-    assert plan.parse_upstream(plan.upstream_conf("docstore-app-2")) == "docstore-app-2"
-    assert plan.parse_upstream("upstream app {\n    server app:8000;\n}\n") == "app"
-    assert plan.parse_upstream("") is None
     assert plan.mark_deployed_argv(LAYOUT, "r1") == [
         "touch",
         "/srv/docstore/releases/r1/.deployed",
