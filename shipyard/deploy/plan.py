@@ -376,6 +376,17 @@ def point_socket_argv(container: str) -> list[str]:
     return ["docker", "exec", container, "sh", "-c", script, "sh", SOCKET_DIR, LIVE_SOCKET]
 
 
+def edge_mounts_argv(project: str) -> list[str]:
+    """The mount points of the project's running nginx container(s), one line each (no
+    line before nginx first runs)."""
+    script = (
+        'for c in $(docker ps --quiet --filter "label=com.docker.compose.project=$1" '
+        '--filter "label=com.docker.compose.service=$2"); do '
+        'docker inspect --format "{{range .Mounts}}{{.Destination}} {{end}}" "$c"; done'
+    )
+    return sh(script, project, EDGE_SERVICE)
+
+
 def hostnames_argv(containers: Sequence[str]) -> list[str]:
     """`/NAME HOSTNAME` for each container (the hostname names its socket)."""
     return ["docker", "inspect", "--format", "{{.Name}} {{.Config.Hostname}}", *containers]

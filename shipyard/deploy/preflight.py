@@ -13,7 +13,7 @@ from shipyard import console
 from shipyard.config import Environment
 from shipyard.deploy import registry
 from shipyard.deploy.context import Target
-from shipyard.deploy.plan import disk_free_argv, parse_df_kib
+from shipyard.deploy.plan import SOCKET_DIR, disk_free_argv, edge_mounts_argv, parse_df_kib
 from shipyard.envfile.check import require_valid_env_file
 from shipyard.envfile.load import read_text
 from shipyard.errors import ConfigError, PrerequisiteError
@@ -150,4 +150,19 @@ def check_vm(target: Target) -> None:
             f"on {target.env.name}: {free_mb} MB free, {target.env.min_free_disk_mb} MB needed",
             hint="free space on the VM (`docker image prune`), or lower min_free_disk_mb",
         )
+    check_edge_socket_mount(target)
     console.done(f"{target.env.name}: Docker {docker}, Compose {compose}, {free_mb} MB free")
+
+
+def check_edge_socket_mount(target: Target) -> None:
+    """A running nginx must mount the app sockets' volume (SOCKET_DIR): one created by a
+    Shipyard from before the socket switch does not, and could not follow a switch."""
+    mounts = target.run(edge_mounts_argv(target.env.project), "reading nginx's mounts")
+    for line in mounts.stdout.splitlines():
+        if SOCKET_DIR not in line.split():
+            raise PrerequisiteError(
+                f"on {target.env.name}: nginx does not mount {SOCKET_DIR}, where the app's "
+                "sockets are (it was created before Shipyard switched traffic by socket)",
+                hint="recreate it once with this checkout's compose files (docs/deploy.md, "
+                "Limits), then deploy",
+            )

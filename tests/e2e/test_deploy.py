@@ -332,3 +332,37 @@ def test_a_failing_pre_deploy_hook_changes_nothing(sandbox: IsolatedSandbox, tmp
     assert "failed (exit 7): nothing was changed" in one_line_error(result)
     assert (releases(sandbox), len(audit_lines(sandbox)), app_containers(sandbox)) == before
     assert on_vm(sandbox, "test", "-e", f"{ROOT}/deploy.lock").returncode == 1
+
+
+def test_an_nginx_without_the_socket_volume_is_refused_before_any_change(
+    sandbox: IsolatedSandbox,
+) -> None:
+    # What a VM set up by an older Shipyard has: nginx created without the app sockets'
+    # volume. Stand in for it with a container carrying the compose labels and no mounts.
+    before = (releases(sandbox), len(audit_lines(sandbox)), app_containers(sandbox))
+    docker = ["docker", "exec", "--user", "deploy", sandbox.container, "docker"]
+    subprocess.run([*docker, "stop", "docstore-nginx-1"], capture_output=True, check=True)
+    labels = ["com.docker.compose.project=docstore", "com.docker.compose.service=nginx"]
+    old_nginx = [
+        *docker,
+        "run",
+        "--detach",
+        "--name",
+        "docstore-nginx-old",
+        *(argument for label in labels for argument in ("--label", label)),
+        "--entrypoint",
+        "sleep",
+        "shipyard-local/nginx:1.22",
+        "600",
+    ]
+    subprocess.run(old_nginx, capture_output=True, check=True)
+    try:
+        result = deploy(sandbox)
+        assert result.returncode == 2, result.stderr
+        error = one_line_error(result)
+        assert "nginx does not mount /run/app" in error and "recreate it once" in error
+        assert (releases(sandbox), len(audit_lines(sandbox)), app_containers(sandbox)) == before
+        assert on_vm(sandbox, "test", "-e", f"{ROOT}/deploy.lock").returncode == 1
+    finally:
+        subprocess.run([*docker, "rm", "--force", "docstore-nginx-old"], capture_output=True)
+        subprocess.run([*docker, "start", "docstore-nginx-1"], capture_output=True, check=True)

@@ -145,6 +145,9 @@ def test_traffic_moves_by_pointing_the_live_socket_inside_the_new_container() ->
         "a",
         "b",
     ]
+    mounts = plan.edge_mounts_argv("docstore")
+    assert mounts[:2] == ["sh", "-c"] and mounts[3:] == ["sh", "docstore", "nginx"]
+    assert 'docker inspect --format "{{range .Mounts}}{{.Destination}} {{end}}"' in mounts[2]
     counting = plan.socket_connections_argv("docstore-app-2")
     assert counting[:5] == ["docker", "exec", "docstore-app-2", "sh", "-c"]
     assert counting[6:] == ["sh", "/run/app", '$NF == path && $4 != "00010000"']
