@@ -52,6 +52,13 @@ def test_gunicorn_reads_the_environment(monkeypatch, metrics_dir):
     assert conf["logconfig_dict"]["root"]["level"] == "WARNING"
 
 
+def test_on_a_vm_gunicorn_also_listens_on_a_socket_named_after_its_host(monkeypatch, metrics_dir):
+    import socket
+
+    conf = _conf(monkeypatch, APP_SOCKET_DIR="/run/app")
+    assert conf["bind"] == ["0.0.0.0:8000", f"unix:/run/app/{socket.gethostname()}.sock"]
+
+
 def test_gunicorn_config_is_accepted_by_gunicorn(monkeypatch, metrics_dir):
     from gunicorn.config import Config
 

@@ -109,6 +109,7 @@ def test_empty_values_mean_default(clean_env):
         ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY"),
         ("GUNICORN_TIMEOUT", "soon", "GUNICORN_TIMEOUT"),
         ("DEBUG", "maybe", "DEBUG"),
+        ("APP_SOCKET_DIR", "run/app", "APP_SOCKET_DIR"),
     ],
 )
 def test_invalid_server_values_are_named(clean_env, name, value, message):
