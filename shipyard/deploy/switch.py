@@ -118,7 +118,7 @@ def route_to(target: Target, release: str, container: str) -> EdgeReload:
         target.run(argv, "starting nginx", timeout=WAIT_TIMEOUT + 60)
         return EdgeReload()
     if installed.stdout.strip() == "unchanged":
-        return EdgeReload(edges[0])
+        return EdgeReload()
     target.run(nginx_test_argv(edges[0]), "nginx -t (the new config)")
     reloaded = target.run(nginx_reload_argv(edges[0]), "reloading nginx (its config changed)")
     return EdgeReload(edges[0], reloaded.stdout.split())
