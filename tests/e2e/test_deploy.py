@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from shipyard.config import PROJECT_ROOT
@@ -366,3 +367,46 @@ def test_an_nginx_without_the_socket_volume_is_refused_before_any_change(
     finally:
         subprocess.run([*docker, "rm", "--force", "docstore-nginx-old"], capture_output=True)
         subprocess.run([*docker, "start", "docstore-nginx-1"], capture_output=True, check=True)
+
+
+def test_a_restarted_app_container_serves_again_through_its_socket(
+    sandbox: IsolatedSandbox,
+) -> None:
+    # A crash or a reboot restarts the container: same hostname, so the live socket's
+    # target comes back when gunicorn binds again (it replaces the stale socket file).
+    (app,) = app_containers(sandbox)
+    assert on_vm(sandbox, "docker", "restart", app).returncode == 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            served_version(sandbox)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        pytest.fail(f"nothing answered through nginx within 60 s of restarting {app}")
+    link = on_vm(sandbox, "docker", "exec", app, "readlink", "/run/app/live.sock").stdout
+    hostname = on_vm(sandbox, "docker", "exec", app, "cat", "/etc/hostname").stdout
+    assert link.strip() == f"{hostname.strip()}.sock"
+
+
+def test_a_deploy_killed_after_the_switch_is_undone_by_the_next_under_load(
+    sandbox: IsolatedSandbox, next_version: str
+) -> None:
+    serving = served_version(sandbox)
+    with Poller(sandbox.public_url) as poller:
+        client = start_deploy(sandbox, "--version", next_version)
+        # Killed once traffic is on its new container, before the old one is stopped.
+        seen = [line for line in _lines_until(client, "nginx routes to")]
+        client.kill()
+        client.wait(timeout=30)
+        (routed,) = [name for name in app_containers(sandbox) if name in seen[-1]]
+        result = deploy(sandbox, "--version", next_version)
+        time.sleep(1)
+    assert "nginx routes to" in seen[-1], seen
+    assert result.returncode == 0, result.stderr
+    assert f"nginx routed back from {routed} to " in result.stderr
+    assert f"stopped {routed} (not the current release's)" in result.stderr
+    poller.assert_none_failed()
+    assert serving in poller.versions and served_version(sandbox) == "0.2.0"
+    assert len(app_containers(sandbox)) == 1
