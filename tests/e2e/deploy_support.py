@@ -16,7 +16,7 @@ from shipyard.images.app import BuildInfo
 from shipyard.images.resolve import resolve_images
 from shipyard.stack import LocalStack
 from tests.e2e.support import IsolatedSandbox
-from tests.integration.support import run_inv
+from tests.integration.support import build_image, run_inv
 
 POLL_INTERVAL = 0.05
 POLL_LIMIT_SECONDS = 300
@@ -35,15 +35,7 @@ def build_app_version(sandbox: IsolatedSandbox, version: str) -> str:
 
 def build_derived(base_tag: str, tag: str, instructions: str) -> str:
     """An image FROM docstore-app:`base_tag` with extra Dockerfile lines; returns `tag`."""
-    dockerfile = f"FROM docstore-app:{base_tag}\n{instructions}\n"
-    subprocess.run(
-        ["docker", "build", "--quiet", "--tag", f"docstore-app:{tag}", "-"],
-        input=dockerfile,
-        text=True,
-        env={**os.environ, "DOCKER_BUILDKIT": "0"},
-        capture_output=True,
-        check=True,
-    )
+    build_image(f"FROM docstore-app:{base_tag}\n{instructions}\n", f"docstore-app:{tag}")
     return tag
 
 

@@ -17,6 +17,20 @@ INV = str(Path(sys.executable).with_name("inv"))
 _OVERRIDE = "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_"
 
 
+def build_image(dockerfile: str, ref: str) -> str:
+    """Build `ref` from a Dockerfile given as text (no context; classic builder, which
+    needs no BuildKit); returns `ref`."""
+    subprocess.run(
+        ["docker", "build", "--quiet", "--tag", ref, "-"],
+        input=dockerfile,
+        text=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        capture_output=True,
+        check=True,
+    )
+    return ref
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

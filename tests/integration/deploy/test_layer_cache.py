@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -17,6 +16,7 @@ from shipyard.config import PROJECT_ROOT
 from shipyard.deploy import layers
 from shipyard.deploy.layer_cache import tagged_digests
 from shipyard.remote import LocalRunner
+from tests.integration.support import build_image
 
 BASE = "shipyard-local/debian:bookworm"
 REPO = "shipyard-test-layercache"
@@ -26,17 +26,8 @@ OTHER = f"{REPO}-other:old"
 
 def _build(tag: str, payload: str) -> str:
     """An image FROM the Debian stand-in with one layer of its own; returns its ref."""
-    ref = f"{REPO}:{tag}"
     dockerfile = f"FROM {BASE}\nRUN head -c 300000 /dev/urandom > /payload-{payload}\n"
-    subprocess.run(
-        ["docker", "build", "--quiet", "--tag", ref, "-"],
-        input=dockerfile,
-        text=True,
-        env={**os.environ, "DOCKER_BUILDKIT": "0"},
-        capture_output=True,
-        check=True,
-    )
-    return ref
+    return build_image(dockerfile, f"{REPO}:{tag}")
 
 
 @pytest.fixture(scope="module")
