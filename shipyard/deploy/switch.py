@@ -14,7 +14,7 @@ is usually over in milliseconds, bounded by DRAIN_TIMEOUT for a slow upload; the
 then still finishes what it is serving (gunicorn's graceful stop on SIGTERM).
 
 Keeping the old container running until the smoke checks pass makes a rollback cheap:
-point nginx back, reload, stop the new one (shipyard.deploy.rollback).
+point the live socket back, drain and stop the new one (shipyard.deploy.rollback).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ from shipyard.deploy.plan import (
 from shipyard.errors import CommandFailedError
 
 DRAIN_TIMEOUT = 30.0
-"""The longest the drain waits for the replaced nginx workers to finish their requests."""
+"""The longest the drain waits for the leaving container's requests (and, after a reload,
+the replaced nginx workers) to finish."""
 DRAIN_POLL_SECONDS = 0.2
 WAIT_TIMEOUT = 180
 
