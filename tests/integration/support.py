@@ -31,6 +31,13 @@ def build_image(dockerfile: str, ref: str) -> str:
     return ref
 
 
+def test_project(name: str) -> str:
+    """A compose project name for a test session: `name`, plus SHIPYARD_TEST_SUFFIX when
+    set, so two checkouts can run their integration tests on one engine at once."""
+    suffix = os.environ.get("SHIPYARD_TEST_SUFFIX", "")
+    return f"{name}-{suffix}" if suffix else name
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

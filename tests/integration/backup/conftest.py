@@ -15,7 +15,7 @@ import pytest
 from minio import Minio
 
 from shipyard.envfile.init import new_env_text
-from tests.integration.support import IsolatedLocal, free_port, run_inv, s3_server
+from tests.integration.support import IsolatedLocal, free_port, run_inv, s3_server, test_project
 
 BACKUP_BUCKET = "offsite-backups"
 TABLE_STATE_SQL = """
@@ -202,7 +202,9 @@ def backup_stack(tmp_path_factory: pytest.TempPathFactory, moto_s3: str) -> Iter
 
     tmp = tmp_path_factory.mktemp("backup")
     env_file = tmp / ".env"
-    isolated = IsolatedLocal(project="docstore-backup-it", env_file=env_file, port=free_port())
+    isolated = IsolatedLocal(
+        project=test_project("docstore-backup-it"), env_file=env_file, port=free_port()
+    )
     text = new_env_text("local", public_url=isolated.public_url)
     text += (
         f"BACKUP_S3_ENDPOINT={moto_s3}\n"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.integration.support import IsolatedLocal, free_port, run_inv
+from tests.integration.support import IsolatedLocal, free_port, run_inv, test_project
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ class GatesStack:
 def gates_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatesStack]:
     """A stack of its own (project docstore-gates), torn down with its volumes afterwards."""
     env_file = tmp_path_factory.mktemp("gates") / ".env"
-    isolated = IsolatedLocal(project="docstore-gates", env_file=env_file, port=free_port())
+    isolated = IsolatedLocal(
+        project=test_project("docstore-gates"), env_file=env_file, port=free_port()
+    )
     result = run_inv("setup", env=isolated.overrides())
     try:
         assert result.returncode == 0, f"inv setup failed:\n{result.stdout}\n{result.stderr}"

@@ -14,7 +14,7 @@ from shipyard.config import load_config
 from shipyard.images.resolve import resolve_images
 from shipyard.remote import CommandResult
 from shipyard.stack import LocalStack, open_stack
-from tests.integration.support import IsolatedLocal, free_port, run_inv
+from tests.integration.support import IsolatedLocal, free_port, run_inv, test_project
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Stack:
 def isolated(tmp_path_factory: pytest.TempPathFactory) -> IsolatedLocal:
     """A project, port and env file of the test session's own."""
     env_file = tmp_path_factory.mktemp("stack") / ".env"
-    return IsolatedLocal(project="docstore-it", env_file=env_file, port=free_port())
+    return IsolatedLocal(project=test_project("docstore-it"), env_file=env_file, port=free_port())
 
 
 @pytest.fixture(scope="session")
