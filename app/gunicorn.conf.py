@@ -1,8 +1,8 @@
 """gunicorn settings for docstore: ``gunicorn -c gunicorn.conf.py docstore.main:app``.
 
-Workers, timeouts and the log level come from the environment (WEB_CONCURRENCY,
-GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, LOG_LEVEL). On SIGTERM gunicorn closes its
-listening socket (new connections are refused), lets in-flight requests finish for up to
+The port, workers, timeouts and the log level come from the environment (PORT,
+WEB_CONCURRENCY, GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, LOG_LEVEL). On SIGTERM gunicorn
+closes its listening socket (new connections are refused), lets in-flight requests finish for up to
 GUNICORN_GRACEFUL_TIMEOUT seconds, then exits.
 """
 
@@ -24,10 +24,11 @@ _server = load(ServerSettings)
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/prometheus-metrics")  # noqa: S108
 _METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
-# All interfaces inside the container; compose decides what is published on the host. On a
-# VM also a unix socket per container: nginx connects to the `live.sock` symlink beside it,
-# which `inv deploy` points at the serving container (no nginx reload; docs/deploy.md).
-bind = ["0.0.0.0:8000"]
+# All interfaces inside the container, on PORT (default 8000; Railway sets it: see
+# docs/deploy-railway.md); compose decides what is published on the host. On a VM also a unix
+# socket per container: nginx connects to the `live.sock` symlink beside it, which `inv deploy`
+# points at the serving container (no nginx reload; docs/deploy.md).
+bind = [f"0.0.0.0:{_server.port}"]
 if _server.app_socket_dir:
     bind.append(f"unix:{_server.app_socket_dir}/{socket.gethostname()}.sock")
 worker_class = "uvicorn_worker.UvicornWorker"

@@ -40,6 +40,9 @@ class ServerSettings(BaseSettings):
     web_concurrency: int = Field(default=2, ge=1, le=64)
     gunicorn_timeout: int = Field(default=30, ge=1)
     gunicorn_graceful_timeout: int = Field(default=20, ge=0)
+    port: int = Field(default=8000, ge=1, le=65535)
+    """The TCP port gunicorn listens on (all interfaces). Platforms that route to a port
+    of their choosing (Railway) set PORT; the compose stacks leave it at 8000."""
     app_socket_dir: str | None = None
     """Where gunicorn also listens on a unix socket named `<hostname>.sock` (set on a VM,
     where nginx reaches the serving container through it)."""

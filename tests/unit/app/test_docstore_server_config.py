@@ -166,3 +166,15 @@ def test_offline_downgrade_sql_undoes_every_revision(alembic_config):
     assert "DROP INDEX ix_documents_created_at" in sql
     assert "DROP COLUMN sha256" in sql
     assert "DROP TABLE documents" in sql
+
+
+def test_gunicorn_listens_on_the_port_the_platform_gives(monkeypatch, metrics_dir):
+    conf = _conf(monkeypatch, PORT="12345")
+    assert conf["bind"] == ["0.0.0.0:12345"]
+
+
+def test_a_port_outside_the_tcp_range_is_refused_with_its_name(monkeypatch, metrics_dir):
+    from docstore.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="PORT"):
+        _conf(monkeypatch, PORT="70000")
