@@ -3,7 +3,7 @@
 Results (`say`, `emit_json`) go to stdout; progress, warnings and errors go to stderr, so
 that `--json` output stays one clean document. Everything goes through
 `shipyard.masking.mask`, and expected failures become one line on stderr and the exit
-code from DESIGN.md.
+code from docs/architecture.md (Conventions).
 """
 
 from __future__ import annotations

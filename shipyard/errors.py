@@ -1,4 +1,5 @@
-"""Errors that tasks turn into one clear line and an exit code (see DESIGN.md, Conventions)."""
+"""Errors that tasks turn into one clear line and an exit code (docs/architecture.md,
+Conventions)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Backups that restore: streamed pg_dump and a content-addressed copy of the app bucket on
 remote S3-compatible storage, with manifests, retention, verification, restore and drills.
 
-Layout on the backup store (DESIGN.md, Backups)::
+Layout on the backup store (docs/architecture.md, Backups)::
 
     <prefix>/<env>/<backup-id>/postgres.dump   pg_dump custom format, zstd-compressed
     <prefix>/<env>/<backup-id>/objects.json    the app bucket: key -> size, etag, sha256

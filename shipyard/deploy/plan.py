@@ -54,7 +54,7 @@ _RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9._-]+$")
 
 @dataclass(frozen=True)
 class Layout:
-    """Where things live under the deploy path on the VM (DESIGN.md, "On the VM")."""
+    """Where things live under the deploy path on the VM (docs/architecture.md, "On the VM")."""
 
     root: str
 
@@ -517,7 +517,7 @@ def releases_to_prune(names: Sequence[str], current: str | None, keep: int) -> l
 
 @dataclass(frozen=True)
 class DeployPlan:
-    """What a deploy will do, step by step, in the order DESIGN.md gives."""
+    """What a deploy will do, step by step, in the order docs/architecture.md gives."""
 
     env: str
     host: str

@@ -1,4 +1,4 @@
-"""One deploy, the eight steps of DESIGN.md in order, with automatic rollback."""
+"""One deploy, the eight steps of docs/architecture.md in order, with automatic rollback."""
 
 from __future__ import annotations
 
