@@ -72,11 +72,11 @@ def railway() -> dict[str, Any]:
     return tomllib.loads(RAILWAY_TOML.read_text(encoding="utf-8"))
 
 
-def test_every_field_is_one_railway_documents(railway):
+def test_every_field_is_one_railway_documents(railway: dict[str, Any]) -> None:
     assert documented_problems(railway) == []
 
 
-def test_the_checker_rejects_what_railway_does_not_document():
+def test_the_checker_rejects_what_railway_does_not_document() -> None:
     bad = {
         "build": {"builder": "BUILDPACKS", "dockerFile": "x"},
         "deploy": {"healthcheckTimeout": "soon", "restartPolicyType": "SOMETIMES"},
@@ -86,7 +86,7 @@ def test_the_checker_rejects_what_railway_does_not_document():
     assert len(documented_problems(bad)) == 6
 
 
-def test_it_builds_the_app_image_from_its_dockerfile(railway):
+def test_it_builds_the_app_image_from_its_dockerfile(railway: dict[str, Any]) -> None:
     build = railway["build"]
     assert build["builder"] == "DOCKERFILE"
     dockerfile = ROOT / build["dockerfilePath"]
@@ -94,7 +94,7 @@ def test_it_builds_the_app_image_from_its_dockerfile(railway):
     assert 'CMD ["gunicorn", "-c", "gunicorn.conf.py"' in dockerfile.read_text(encoding="utf-8")
 
 
-def test_traffic_waits_for_readiness_and_a_crash_restarts(railway):
+def test_traffic_waits_for_readiness_and_a_crash_restarts(railway: dict[str, Any]) -> None:
     from docstore.api.health import router
 
     deploy = railway["deploy"]
@@ -104,7 +104,7 @@ def test_traffic_waits_for_readiness_and_a_crash_restarts(railway):
     assert 0 < deploy["restartPolicyMaxRetries"] <= 10  # the most the Free plan allows
 
 
-def test_migrations_run_before_the_new_deployment_takes_traffic(railway):
+def test_migrations_run_before_the_new_deployment_takes_traffic(railway: dict[str, Any]) -> None:
     assert railway["deploy"]["preDeployCommand"] == ["alembic upgrade head"]
     dockerfile = (ROOT / "app" / "Dockerfile").read_text(encoding="utf-8")
     assert "COPY alembic.ini" in dockerfile

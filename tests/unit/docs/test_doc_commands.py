@@ -161,13 +161,13 @@ def _git_status() -> str:
     ).stdout  # fmt: skip
 
 
-def test_the_docs_have_blocks_of_each_kind():
+def test_the_docs_have_blocks_of_each_kind() -> None:
     kinds = {block.needs for block in BLOCKS}
     assert None in kinds and len(kinds) > 2, kinds
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.where)
-def test_every_block_is_marked_with_a_known_need_or_is_run(block: Block):
+def test_every_block_is_marked_with_a_known_need_or_is_run(block: Block) -> None:
     if block.needs is not None:
         assert block.needs in NEEDS, f"{block.where}: unknown marker {block.needs!r} ({NEEDS})"
         return
@@ -196,18 +196,18 @@ def test_every_block_is_marked_with_a_known_need_or_is_run(block: Block):
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.where)
-def test_every_inv_command_names_a_real_task_and_options(block: Block):
+def test_every_inv_command_names_a_real_task_and_options(block: Block) -> None:
     problems = [p for words in inv_commands(block.text) for p in command_problems(words)]
     assert problems == [], f"{block.where}: {problems}"
 
 
-def test_the_checker_finds_a_wrong_task_and_a_wrong_option():
+def test_the_checker_finds_a_wrong_task_and_a_wrong_option() -> None:
     commands = inv_commands("inv deploy --env x --dryrun  # no\ninv deploi && .venv/bin/inv --list")
     problems = [p for words in commands for p in command_problems(words)]
     assert problems == ["inv deploy: no option --dryrun", "inv deploi: no such task (`inv --list`)"]
 
 
-def test_only_harmless_commands_run_unmarked():
+def test_only_harmless_commands_run_unmarked() -> None:
     text = 'dir=$(mktemp -d)\ninv env.init --env local --file "$dir/x.env"\ninv --help deploy\n'
     assert unsafe_commands(text) == []
     text = "./scripts/bootstrap && .venv/bin/inv setup\ninv deploy --env sandbox --dry-run"
@@ -218,7 +218,7 @@ def test_only_harmless_commands_run_unmarked():
     ]
 
 
-def test_a_marker_sits_on_the_line_before_the_block(tmp_path):
+def test_a_marker_sits_on_the_line_before_the_block(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text("<!-- needs: vm -->\n\n```sh\ninv status --env x\n```\n\n```sh\nls\n```\n")
     blocks = sh_blocks(page)
