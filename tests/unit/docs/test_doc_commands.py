@@ -2,8 +2,9 @@
 needs (the convention is in docs/architecture.md, "Commands in the docs").
 
 A block that nothing marks is run: `bash -euo pipefail` from the repository root, with
-this checkout's virtualenv first on PATH and no standard input; it must exit 0 within a
-minute and leave the checkout as it found it (`git status`). Only blocks made of commands
+this checkout's virtualenv first on PATH, no standard input and TMPDIR in the test's own
+temporary directory (so `mktemp` files go away); it must exit 0 within a minute and leave
+the checkout as it found it (`git status`). Only blocks made of commands
 known to be harmless are run (SAFE_PROGRAMS, SAFE_TASKS): an unmarked block with anything
 else fails without running, so a forgotten marker never starts a stack or a VM. A marked
 block is not run here, but every `inv` command in it must name a task that exists, with
@@ -167,7 +168,7 @@ def test_the_docs_have_blocks_of_each_kind() -> None:
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.where)
-def test_every_block_is_marked_with_a_known_need_or_is_run(block: Block) -> None:
+def test_every_block_is_marked_with_a_known_need_or_is_run(block: Block, tmp_path: Path) -> None:
     if block.needs is not None:
         assert block.needs in NEEDS, f"{block.where}: unknown marker {block.needs!r} ({NEEDS})"
         return
@@ -181,7 +182,7 @@ def test_every_block_is_marked_with_a_known_need_or_is_run(block: Block) -> None
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", block.text],
         cwd=ROOT,
-        env={**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}"},
+        env={**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}", "TMPDIR": str(tmp_path)},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
