@@ -22,7 +22,9 @@ from shipyard.errors import ConfigError, ShipyardError
     },
 )
 @console.exits_cleanly
-def release_(c: Context, bump: str = "", pre: str = "", dry_run: bool = False, push: bool = False):
+def release_(
+    c: Context, bump: str = "", pre: str = "", dry_run: bool = False, push: bool = False
+) -> None:
     """Bump app/VERSION, move Unreleased in CHANGELOG.md, commit and tag vX.Y.Z."""
     from shipyard.release.git import Repository
     from shipyard.release.plan import apply_release, plan_release
@@ -44,7 +46,7 @@ def release_(c: Context, bump: str = "", pre: str = "", dry_run: bool = False, p
 
 @task(help={"version": "the version whose section to print (default: app/VERSION)"})
 @console.exits_cleanly
-def notes(c: Context, version: str = ""):
+def notes(c: Context, version: str = "") -> None:
     """Print one version's CHANGELOG.md section (a GitHub release's body)."""
     from shipyard.release import changelog
     from shipyard.release.git import Repository
@@ -58,7 +60,7 @@ def notes(c: Context, version: str = ""):
 
 @task(help={"base": "the branch a pull request goes into (default: origin/main)"})
 @console.exits_cleanly
-def check(c: Context, base: str = "origin/main"):
+def check(c: Context, base: str = "origin/main") -> None:
     """Fail when code changed without a changelog entry, or the version files disagree."""
     from shipyard.release.check import check_release
     from shipyard.release.git import Repository

@@ -69,9 +69,7 @@ def parse(text: str, path: str = "CHANGELOG.md") -> Changelog:
         _LINK.match(lines[links_start - 1]) or not lines[links_start - 1].strip()
     ):
         links_start -= 1
-    starts = [
-        (i, m) for i, line in enumerate(lines[:links_start]) if (m := _HEADING.match(line))
-    ]
+    starts = [(i, m) for i, line in enumerate(lines[:links_start]) if (m := _HEADING.match(line))]
     sections = [
         Section(m["name"], m["date"], i, starts[n + 1][0] if n + 1 < len(starts) else links_start)
         for n, (i, m) in enumerate(starts)
@@ -156,7 +154,7 @@ def merge_bodies(bodies: list[list[str]]) -> list[str]:
     )
     out: list[str] = [*merged.pop("", [])] if "" in merged else []
     for category in (c for c in order if c):
-        out += ([""] if out else []) + [f"### {category}", "", *merged[category]]
+        out += ([""] if out else []) + [f"### {category}", *merged[category]]
     return out
 
 

@@ -20,7 +20,9 @@ def commit_command(message: str, paths: list[str]) -> list[str]:
 
 def tag_command(tag: str, message: str, *, signed: bool) -> list[str]:
     """An annotated tag, signed with git's configured key when `signed`."""
-    return ["git", "tag", "--sign" if signed else "--annotate", "--message", message, tag]
+    sign = "--sign" if signed else "--annotate"
+    # verbatim: the notes' `### Added` lines are not comments
+    return ["git", "tag", sign, "--cleanup=verbatim", "--message", message, tag]
 
 
 def push_command(tag: str) -> list[str]:
