@@ -58,7 +58,7 @@ def workflows(c: Context) -> None:
     failed = []
     for name, argv in (
         ("check-jsonschema", wf.schema_argv(files)),
-        ("zizmor", wf.zizmor_argv()),
+        ("zizmor", wf.zizmor_argv(files)),
         ("actionlint", wf.actionlint_argv(files)),
     ):
         result = runner.run(argv)
@@ -67,7 +67,7 @@ def workflows(c: Context) -> None:
             continue
         failed.append(name)
         console.error(f"{name} (exit {result.exit_code}):\n{result.stdout}{result.stderr}")
-    findings = wf.check_inv_calls([call for f in files for call in wf.inv_calls(f)], runner)
+    findings = wf.check_inv_calls([call for f in files for call in wf.inv_calls(f)])
     for finding in findings:
         console.error(finding)
     if findings:

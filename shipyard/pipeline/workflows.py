@@ -4,6 +4,8 @@ and every `inv ...` line they run against the tasks and options this checkout ha
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import shlex
 import sys
@@ -14,7 +16,6 @@ from pathlib import Path
 import yaml
 
 from shipyard.config import PROJECT_ROOT
-from shipyard.remote import LocalRunner
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 BIN = Path(sys.executable).parent
@@ -44,9 +45,10 @@ def schema_argv(files: list[Path]) -> list[str]:
     ]
 
 
-def zizmor_argv(directory: Path = WORKFLOWS) -> list[str]:
-    """zizmor without network audits; `.github/zizmor.yml` is read when it exists."""
-    return [str(BIN / "zizmor"), "--offline", "--no-progress", str(directory)]
+def zizmor_argv(files: list[Path]) -> list[str]:
+    """zizmor without network audits (`.github/zizmor.yml` would allow findings, with reasons:
+    there is none, as nothing is allowed)."""
+    return [str(BIN / "zizmor"), "--offline", "--no-progress", *(str(f) for f in files)]
 
 
 def actionlint_argv(files: list[Path]) -> list[str]:
@@ -90,10 +92,20 @@ def task_options(help_text: str) -> set[str]:
     return options
 
 
-def check_inv_calls(calls: list[InvCall], runner: LocalRunner) -> list[str]:
+def inv_output(*args: str) -> str:
+    """What `inv ARGS` prints for this checkout's tasks (`--list`, `--help TASK`): Invoke's
+    own program, run in this process (one import of the tasks instead of one per call)."""
+    from invoke import Program
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        Program(binary="inv").run(["inv", "--search-root", str(PROJECT_ROOT), *args], exit=False)
+    return printed.getvalue()
+
+
+def check_inv_calls(calls: list[InvCall]) -> list[str]:
     """A finding for each call whose task or option this checkout does not have."""
-    inv = str(BIN / "inv")
-    listed = runner.run([inv, "--list"]).raise_for_status("inv --list").stdout
+    listed = inv_output("--list")
     known = {line.split()[0] for line in listed.splitlines() if line.startswith("  ")}
     known |= set(re.findall(r"\((\S+)\)", listed))  # a collection's default task
     findings = []
@@ -104,8 +116,7 @@ def check_inv_calls(calls: list[InvCall], runner: LocalRunner) -> list[str]:
             findings.append(f"{where}: `inv {call.task}`: no such task (see inv --list)")
             continue
         if call.task not in helps:
-            shown = runner.run([inv, "--help", call.task]).raise_for_status("inv --help")
-            helps[call.task] = task_options(shown.stdout)
+            helps[call.task] = task_options(inv_output("--help", call.task))
         findings += [
             f"{where}: `inv {call.task} --{option}`: no such option (see inv --help {call.task})"
             for option in call.options
