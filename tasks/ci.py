@@ -41,9 +41,10 @@ def image_ref(c: Context) -> None:
 @console.exits_cleanly
 def pull_image(c: Context, env: str = "") -> None:
     """Pull this commit's app image, as staging's deploy pushed it, by digest (no rebuild)."""
-    from shipyard.pipeline.promote import pull_staged
+    from shipyard.pipeline.promote import app_image, pull_staged
 
-    promoted = pull_staged(load_config(c.config), env, LocalRunner(PROJECT_ROOT))
+    config, runner = load_config(c.config), LocalRunner(PROJECT_ROOT)
+    promoted = pull_staged(config.environment(env), app_image(config, runner), runner)
     console.result(f"{promoted.local} is {promoted.pinned}")
 
 

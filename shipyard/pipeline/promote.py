@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shipyard.config import PROJECT_ROOT, ShipyardConfig
+from shipyard.config import PROJECT_ROOT, Environment, ShipyardConfig
 from shipyard.deploy import registry
 from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.images.app import read_build_info
@@ -26,29 +26,26 @@ def app_image(config: ShipyardConfig, runner: LocalRunner) -> str:
     return read_build_info(PROJECT_ROOT, runner).image_ref(config.app_name)
 
 
-def pull_staged(config: ShipyardConfig, env_name: str, runner: LocalRunner) -> Promoted:
-    """Pull this commit's app image from `env_name`'s registry (where staging's deploy
-    pushed it) by digest, and tag it with its local name."""
-    env = config.environment(env_name)
+def pull_staged(env: Environment, local: str, runner: LocalRunner) -> Promoted:
+    """Pull `local` (this commit's app image) from `env`'s registry, where staging's deploy
+    pushed it, pin it by the digest the registry gave, and tag it with its local name."""
     if env.image_delivery != "registry" or not env.registry:
         raise ConfigError(
-            f"environment {env_name} does not deliver through a registry",
+            f"environment {env.name} does not deliver through a registry",
             hint="set image_delivery: registry and registry: in invoke.yaml",
         )
-    local = app_image(config, runner)
-    if local.endswith("-dirty") or local.endswith("-dev"):
+    if local.endswith(("-dirty", "-dev")):
         raise ConfigError(f"{local}: a promoted image comes from a clean, committed checkout")
     by_tag = registry.registry_ref(env.registry, local)
-    pulled = runner.run(registry.pull_argv(None, by_tag))
-    if not pulled.ok:
+    if not runner.run(registry.pull_argv(None, by_tag)).ok:
         raise CommandFailedError(
             f"{by_tag} is not in the registry: staging has not deployed this commit",
             hint="let deploy-staging finish for this commit, then re-run this job",
         )
     digests = runner.run(registry.repo_digests_argv(by_tag)).raise_for_status("docker inspect")
     repository = registry.registry_repository(env.registry, local)
-    pinned = registry.pinned_ref(
-        env.registry, local, registry.pushed_digest(digests.stdout, repository)
-    )
+    digest = registry.pushed_digest(digests.stdout, repository)
+    pinned = registry.pinned_ref(env.registry, local, digest)
     runner.run(registry.tag_argv(pinned, local)).raise_for_status(f"docker tag {local}")
+    runner.run(registry.untag_argv(by_tag))
     return Promoted(local, pinned)
