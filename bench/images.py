@@ -1,5 +1,8 @@
-"""Print the app image's size, its size above its base, and the rebuild time after a code-only
+"""Print the app image's size and its size above its base, on each base this machine has
+(upstream python:3.12-slim and the local stand-in), and the rebuild time after a code-only
 change. Run: .venv/bin/python bench/images.py [--json]
+
+A base that is not on this machine (no registry answers here) is reported as not measured.
 
 The code-only change is made in a temporary copy of app/ (the checkout is never touched): the
 copy is built once with an unchanged tree (cache warm), then a module gets one more line and
@@ -26,6 +29,7 @@ from shipyard.remote import LocalRunner  # noqa: E402
 from shipyard.stack import open_stack  # noqa: E402
 
 MB = 1_000_000
+UPSTREAM_BASE = "python:3.12-slim"
 
 
 def image_size(runner: LocalRunner, ref: str) -> int:
@@ -38,6 +42,31 @@ def image_id(runner: LocalRunner, ref: str) -> str:
     """The id of an image."""
     result = runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref])
     return result.raise_for_status(f"docker image inspect {ref}").stdout.strip()
+
+
+def present(runner: LocalRunner, ref: str) -> bool:
+    """True when the engine has the image."""
+    return runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref]).ok
+
+
+def sizes_on_bases(
+    runner: LocalRunner, project: ComposeProject, variables: dict[str, str], bases: list[str]
+) -> dict[str, dict[str, float] | None]:
+    """App image MB and MB above the base, for each base present here (None: not measured)."""
+    found: dict[str, dict[str, float] | None] = {}
+    for base in dict.fromkeys(bases):
+        if not present(runner, base):
+            found[base] = None
+            continue
+        name = "docstore-app:bench-base"
+        timed_build(runner, project, {**variables, "PYTHON_IMAGE": base, "APP_IMAGE": name})
+        app_bytes, base_bytes = image_size(runner, name), image_size(runner, base)
+        runner.run(["docker", "image", "rm", name])
+        found[base] = {
+            "app_image_mb": round(app_bytes / MB, 1),
+            "above_base_mb": round((app_bytes - base_bytes) / MB, 1),
+        }
+    return found
 
 
 def timed_build(runner: LocalRunner, project: ComposeProject, variables: dict[str, str]) -> float:
@@ -60,6 +89,9 @@ def main() -> None:
     first_build = timed_build(runner, stack.project, variables)
     app_bytes = image_size(runner, variables["APP_IMAGE"])
     base_bytes = image_size(runner, variables["PYTHON_IMAGE"])
+    on_bases = sizes_on_bases(
+        runner, stack.project, variables, [UPSTREAM_BASE, variables["PYTHON_IMAGE"]]
+    )
 
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as scratch:
         app_copy = Path(scratch) / "app"
@@ -94,6 +126,7 @@ def main() -> None:
         "build_s_as_found": round(first_build, 1),
         "build_s_unchanged_copy": round(warm, 1),
         "rebuild_s_after_code_only_change": round(rebuild, 1),
+        "on_bases": on_bases,
     }
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -101,6 +134,13 @@ def main() -> None:
     print(f"app image          {figures['app_image']}: {figures['app_image_mb']} MB")
     print(f"base image         {figures['base_image']}: {figures['base_image_mb']} MB")
     print(f"above its base     {figures['above_base_mb']} MB")
+    for base, measured in on_bases.items():
+        shown = (
+            f"{measured['app_image_mb']} MB ({measured['above_base_mb']} MB above it)"
+            if measured
+            else "not measured (the base is not on this machine)"
+        )
+        print(f"on {base:<15} {shown}")
     print(f"build as found     {figures['build_s_as_found']} s")
     print(f"unchanged rebuild  {figures['build_s_unchanged_copy']} s")
     print(f"code-only rebuild  {figures['rebuild_s_after_code_only_change']} s")
