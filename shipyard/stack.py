@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard import secretfiles
 from shipyard.compose import ComposeProject, project_for
 from shipyard.config import PROJECT_ROOT, Environment
+from shipyard.envfile.load import read_env_file
 from shipyard.images.app import BuildInfo, read_build_info
 from shipyard.images.standins import pip_ca_source
 from shipyard.remote import CommandResult, LocalRunner, Runner
@@ -53,12 +55,26 @@ class LocalStack:
 
     @property
     def variables(self) -> dict[str, str]:
-        """Process environment for compose: image choices, the build stamp, pip's CA bundle."""
+        """Process environment for compose: image choices, the build stamp, pip's CA bundle,
+        the directory of the secret files."""
         return {
             **self.images,
             **self.build_info.compose_variables(self.app_name),
             "PIP_CA_BUNDLE": str(pip_ca_bundle()),
+            secretfiles.SECRETS_DIR_VARIABLE: str(self.write_secrets()),
         }
+
+    @property
+    def secrets_root(self) -> Path:
+        """Where this project's secret files live on this machine."""
+        return PROJECT_ROOT / ".shipyard" / "secrets" / self.env.project
+
+    def write_secrets(self) -> Path:
+        """The secret files of the env file as it is now (shipyard.secretfiles), written
+        when missing; their directory changes with their content, so `up` recreates the
+        containers whose secrets changed."""
+        values = read_env_file(self.env.path(self.env.env_file))
+        return secretfiles.write_local(self.secrets_root, values)
 
     def _compose(
         self, argv: Sequence[str], what: str, *, stream: bool = False, progress: bool = False
@@ -88,6 +104,8 @@ class LocalStack:
         """Start or converge services and wait until they are healthy."""
         what = f"starting {', '.join(services) or 'the stack'}"
         self._compose(self.project.up(services, wait_timeout=wait_timeout), what)
+        if not services:  # every container now mounts the current secret files
+            secretfiles.prune_local(self.secrets_root, self.write_secrets())
 
     def migrate(self) -> str:
         """Apply database migrations in a one-off container of the app image."""

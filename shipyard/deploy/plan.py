@@ -87,6 +87,10 @@ class Layout:
         """The directory of one release."""
         return posixpath.join(self.releases, release_id)
 
+    def secrets(self, release_id: str) -> str:
+        """The secret files of one release (shipyard.secretfiles), a directory per service."""
+        return posixpath.join(self.release(release_id), "secrets")
+
     def upload(self, release_id: str) -> str:
         """Where a release's bundle is unpacked before it is renamed into releases/."""
         return posixpath.join(self.releases, f".tmp-{release_id}")
