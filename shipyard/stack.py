@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipyard import secretfiles
+from shipyard import dblogin, secretfiles
 from shipyard.compose import ComposeProject, project_for
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.envfile.load import read_env_file
+from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.images.app import BuildInfo, read_build_info
 from shipyard.images.standins import pip_ca_source
 from shipyard.remote import CommandResult, LocalRunner, Runner
@@ -101,11 +102,50 @@ class LocalStack:
         return result.stdout.strip() if result.ok else None
 
     def start(self, services: Sequence[str] = (), *, wait_timeout: int = 180) -> None:
-        """Start or converge services and wait until they are healthy."""
-        what = f"starting {', '.join(services) or 'the stack'}"
-        self._compose(self.project.up(services, wait_timeout=wait_timeout), what)
+        """Start or converge services and wait until they are healthy. When the database
+        is among them, it starts first and the env file's password must open it
+        (`check_database_login`) before anything else starts."""
+        data = [name for name in DATA_SERVICES if not services or name in services]
+        if "db" in data:
+            self._compose(
+                self.project.up(data, wait_timeout=wait_timeout), "starting " + ", ".join(data)
+            )
+            self.check_database_login()
+        if set(services or ["app"]) - set(data):
+            what = f"starting {', '.join(services) or 'the stack'}"
+            self._compose(self.project.up(services, wait_timeout=wait_timeout), what)
         if not services:  # every container now mounts the current secret files
             secretfiles.prune_local(self.secrets_root, self.write_secrets())
+
+    def check_database_login(self) -> None:
+        """ConfigError (one line: which volume, why, the two ways out) unless the env
+        file's POSTGRES_USER and POSTGRES_PASSWORD open the running database."""
+        env_file = self.env.path(self.env.env_file)
+        values = read_env_file(env_file)
+        command = dblogin.login_command(values["POSTGRES_USER"], values["POSTGRES_DB"])
+        result = self.runner.run(
+            self.project.exec("db", command),
+            env=self.variables,
+            stdin=values["POSTGRES_PASSWORD"].encode(),
+        )
+        login = dblogin.judge(result.exit_code, result.stdout, result.stderr)
+        volume = f"{self.env.project}_pgdata"
+        if login.verdict is dblogin.Verdict.WRONG_PASSWORD:
+            raise ConfigError(
+                f"the database volume {volume} was created with another password than"
+                f" POSTGRES_PASSWORD (or another POSTGRES_USER) in {env_file.name}",
+                hint=f"restore the {env_file.name} it was created with, or delete the data"
+                f" with `inv down --volumes --yes`",
+            )
+        if login.verdict is dblogin.Verdict.NO_DATABASE:
+            raise ConfigError(
+                f"the database volume {volume} has no database {values['POSTGRES_DB']}"
+                f" (POSTGRES_DB in {env_file.name}): {login.reason}",
+                hint=f"restore the {env_file.name} it was created with, or delete the data"
+                f" with `inv down --volumes --yes`",
+            )
+        if login.verdict is not dblogin.Verdict.OPENS:
+            raise CommandFailedError(f"the database does not answer a login: {login.reason}")
 
     def migrate(self) -> str:
         """Apply database migrations in a one-off container of the app image."""

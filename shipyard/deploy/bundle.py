@@ -72,7 +72,8 @@ def pack(files: Mapping[str, tuple[bytes, int]], mtime: float = 0.0) -> bytes:
     """A tar of the files, all dated `mtime` (directories 0755)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        directories = sorted({str(Path(name).parent) for name in files} - {"."})
+        parents = {str(parent) for name in files for parent in Path(name).parents}
+        directories = sorted(parents - {"."})
         for directory in directories:
             info = tarfile.TarInfo(directory)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, _dir_mode(files, directory), mtime
