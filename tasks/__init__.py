@@ -2,6 +2,7 @@
 
 from invoke import Collection
 
+import tasks.secret_tasks as secret_tasks  # not `secrets`: tasks/ is on sys.path
 from tasks import backup, checks, db, deploy, env, images, quality, sandbox, stack
 
 ns = Collection()
@@ -21,3 +22,4 @@ ns.add_task(backup.restore)
 for task in (deploy.deploy_, deploy.rollback, deploy.status_, deploy.releases, deploy.audit):
     ns.add_task(task)
 ns.add_collection(deploy.lock)
+ns.add_collection(Collection.from_module(secret_tasks), name="secrets")
