@@ -28,6 +28,7 @@ from shipyard.config import ShipyardConfig
 from shipyard.envfile.check import require_valid_env_file
 from shipyard.envfile.load import parse_env_text, read_text
 from shipyard.envfile.references import is_reference
+from shipyard.envfile.render import format_assignment
 from shipyard.envfile.schema import BY_NAME
 from shipyard.envfile.secrets import generate
 from shipyard.errors import CommandFailedError, ConfigError
@@ -89,16 +90,15 @@ def alter_role_command(user: str, database: str) -> list[str]:
 
 
 def with_value(text: str, name: str, value: str) -> str:
-    """`text` with the statement that sets `name` replaced by `name=value` (single-quoted
-    when the value needs it); every other line is kept as written. ConfigError when the
-    file does not set `name`."""
+    """`text` with the statement that sets `name` replaced by `name=value` (quoted when the
+    value needs it); every other line is kept as written. ConfigError when the file does
+    not set `name`."""
     parsed = parse_env_text(text)
     entries = [entry for entry in parsed.entries if entry.key == name]
     if not entries:
         raise ConfigError(f"the env file does not set {name}")
     entry = entries[-1]
-    plain = value.replace("_", "").replace("-", "").isalnum()
-    line = f"{name}={value}" if plain else f"{name}='{value}'"
+    line = format_assignment(name, value)
     lines = [*parsed.lines[: entry.line - 1], line, *parsed.lines[entry.end_line :]]
     return "\n".join(lines)
 

@@ -27,6 +27,8 @@ class LocalDatabase(Database):
         from shipyard.images.resolve import resolve_images
         from shipyard.stack import open_stack
 
+        self.config = config
+        self.env = env
         self.stack = open_stack(env, config.app_name, resolve_images(config.images.source))
 
     def require_login(self, values: Mapping[str, str]) -> None:
@@ -44,8 +46,11 @@ class LocalDatabase(Database):
         judge_alter(result.exit_code, result.stderr)
 
     def roll_app(self) -> str | None:
-        """`inv up`: the app container is recreated with the new secret files."""
-        self.stack.start()
+        """`inv up`: the app container is recreated with the new secret files (a new stack
+        object: it reads the env file as it is now)."""
+        from shipyard.stack import open_stack
+
+        open_stack(self.env, self.config.app_name, self.stack.images).start()
         return None
 
 

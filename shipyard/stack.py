@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from shipyard import dblogin, secretfiles
 from shipyard.compose import ComposeProject, project_for
 from shipyard.config import PROJECT_ROOT, Environment
-from shipyard.envfile.load import read_env_file
+from shipyard.envfile.load import interpolate, parse_env_text, read_text, register_secrets
+from shipyard.envfile.resolve import resolve_text
 from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.images.app import BuildInfo, read_build_info
 from shipyard.images.standins import pip_ca_source
@@ -74,8 +76,16 @@ class LocalStack:
         """The secret files of the env file as it is now (shipyard.secretfiles), written
         when missing; their directory changes with their content, so `up` recreates the
         containers whose secrets changed."""
-        values = read_env_file(self.env.path(self.env.env_file))
-        return secretfiles.write_local(self.secrets_root, values)
+        return secretfiles.write_local(self.secrets_root, self.env_values)
+
+    @cached_property
+    def env_values(self) -> dict[str, str]:
+        """The env file's values, its secret references resolved (once per stack object)."""
+        path = self.env.path(self.env.env_file)
+        parsed = parse_env_text(resolve_text(read_text(path), str(path)))
+        values = interpolate(parsed.entries)
+        register_secrets(parsed, values)
+        return values
 
     def _compose(
         self, argv: Sequence[str], what: str, *, stream: bool = False, progress: bool = False
@@ -121,7 +131,7 @@ class LocalStack:
         """ConfigError (one line: which volume, why, the two ways out) unless the env
         file's POSTGRES_USER and POSTGRES_PASSWORD open the running database."""
         env_file = self.env.path(self.env.env_file)
-        values = read_env_file(env_file)
+        values = self.env_values
         command = dblogin.login_command(values["POSTGRES_USER"], values["POSTGRES_DB"])
         result = self.runner.run(
             self.project.exec("db", command),

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from dataclasses import dataclass
 from enum import StrEnum
+
+from shipyard.envfile.findings import Finding
+from shipyard.envfile.schema import BY_NAME
 
 _OP = re.compile(r"^\$\{(op://[^{}\s]*)\}$")
 _COMMAND = re.compile(r"^\$\((.*)\)$", re.DOTALL)
@@ -38,6 +42,16 @@ class Reference:
         if self.kind is Kind.ONE_PASSWORD:
             return ["op", "read", "--no-newline", self.target]
         return ["sh", "-c", self.target]
+
+    def program(self) -> str | None:
+        """The program the reference runs (`op`, or the command's first word)."""
+        if self.kind is Kind.ONE_PASSWORD:
+            return "op"
+        try:
+            words = shlex.split(self.target)
+        except ValueError:
+            return None
+        return words[0] if words else None
 
     def problem(self) -> str | None:
         """What is wrong with the reference as written (None when it is well formed)."""
@@ -66,3 +80,43 @@ def parse(raw_value: str) -> Reference | None:
 def is_reference(raw_value: str) -> bool:
     """True when `raw_value` is a reference rather than a value."""
     return parse(raw_value) is not None
+
+
+def findings(key: str, line: int, reference: Reference, file: str) -> list[Finding]:
+    """What `inv env.check` says about a reference, without resolving it: its form, that it
+    stands for a secret, and that its program is installed here."""
+    found = []
+    problem = reference.problem()
+    if problem:
+        found.append(
+            Finding(
+                file,
+                line,
+                "invalid-reference",
+                f"{key}: {problem}",
+                "write ${op://VAULT/ITEM/FIELD} or $(COMMAND ARGS)",
+            )
+        )
+    variable = BY_NAME.get(key)
+    if variable is None or not variable.is_secret:
+        found.append(
+            Finding(
+                file,
+                line,
+                "reference-not-secret",
+                f"{key} is a reference, but only secrets may be references",
+                f"write the value of {key} in the file",
+            )
+        )
+    program = reference.program()
+    if not problem and program and shutil.which(program) is None:
+        found.append(
+            Finding(
+                file,
+                line,
+                "reference-tool-missing",
+                f"{key}: its reference needs `{program}`, which is not installed here",
+                "install it on the machine that deploys (the 1Password CLI is `op`)",
+            )
+        )
+    return found
