@@ -23,6 +23,12 @@ from pathlib import Path
 SECRETS_DIR_VARIABLE = "SHIPYARD_SECRETS_DIR"
 """The compose variable naming the directory of the secret files (one subdirectory per
 service)."""
+DATA_SECRETS_DIR_VARIABLE = "SHIPYARD_DATA_SECRETS_DIR"
+"""On a VM: the directory of the data services' secret files (default: SECRETS_DIR)."""
+DATA_SERVICES = ("db", "objectstore")
+"""Started once and never recreated by a deploy: on a VM their secret files live in
+shared/secrets (copied there from the release that first starts them), since a release
+directory is pruned while they still mount its files (and need them again on a restart)."""
 FILE_MODE = 0o400
 DIR_MODE = 0o700
 SERVICE_USERS: Mapping[str, int] = {"app": 10001, "db": 999, "objectstore": 1000}
@@ -115,14 +121,19 @@ def prune_local(root: Path, keep: Path) -> None:
                 shutil.rmtree(other, ignore_errors=True)
 
 
-def own_argv(directory: str, image: str) -> list[str]:
+def own_argv(directory: str, shared: str, image: str) -> list[str]:
     """On a VM whose deploy user is not root: give each secret file under `directory` to its
-    service's uid (mode 0400) from a one-off container of `image` (any image with `sh`,
-    `chown` and `chmod`; the deploy uses the app image it just shipped). No network."""
+    service's uid (mode 0400), and copy the data services' directories to `shared`/secrets
+    when they are not there yet, from a one-off container of `image` (any image with `sh`,
+    `chown`, `chmod` and `cp`; the deploy uses the app image it just shipped). No network."""
     commands = [
         f"chown {secret.uid}:{secret.uid} /secrets/{secret.path}" for secret in SECRET_FILES
     ]
-    script = " && ".join([*commands, f"chmod {FILE_MODE:o} /secrets/*/*"])
+    commands += [f"chmod {FILE_MODE:o} /secrets/*/*", "mkdir -p -m 0700 /shared/secrets"]
+    commands += [
+        f"{{ [ -d /shared/secrets/{service} ] || cp -a /secrets/{service} /shared/secrets/; }}"
+        for service in DATA_SERVICES
+    ]
     return [
         "docker",
         "run",
@@ -135,7 +146,9 @@ def own_argv(directory: str, image: str) -> list[str]:
         "sh",
         "--volume",
         f"{directory}:/secrets",
+        "--volume",
+        f"{shared}:/shared",
         image,
         "-c",
-        script,
+        " && ".join(commands),
     ]

@@ -93,14 +93,16 @@ def _dir_mode(files: Mapping[str, tuple[bytes, int]], directory: str) -> int:
 
 def upload(target: Target, facts: ReleaseFacts, env_text: str) -> None:
     """Unpack the release's bundle on the VM, complete or not at all, then give each secret
-    file to its service's user (a one-off container of the app image: the deploy user is
-    not root)."""
+    file to its service's user, and the data services theirs in shared/secrets the first
+    time (a one-off container of the app image: the deploy user is not root)."""
     secrets_dir = target.layout.secrets(facts.release)
     variables = {
         **deploy_variables(facts.images, target.layout),
         secretfiles.SECRETS_DIR_VARIABLE: secrets_dir,
+        secretfiles.DATA_SECRETS_DIR_VARIABLE: target.layout.shared_secrets,
     }
     data = pack(bundle_files(target.env, facts, env_text, variables), time.time())
     argv = unpack_bundle_argv(target.layout, facts.release)
     target.runner.stream_in(argv, [data]).raise_for_status("uploading the release bundle")
-    target.run(secretfiles.own_argv(secrets_dir, facts.app_image), "owning the secret files")
+    argv = secretfiles.own_argv(secrets_dir, target.layout.shared, facts.app_image)
+    target.run(argv, "owning the secret files")

@@ -99,6 +99,11 @@ class Layout:
         """The directory of one release."""
         return posixpath.join(self.releases, release_id)
 
+    @property
+    def shared_secrets(self) -> str:
+        """The data services' secret files, kept across releases (shipyard.secretfiles)."""
+        return posixpath.join(self.shared, "secrets")
+
     def secrets(self, release_id: str) -> str:
         """The secret files of one release (shipyard.secretfiles), a directory per service."""
         return posixpath.join(self.release(release_id), "secrets")

@@ -385,6 +385,13 @@ VARIABLES: tuple[Variable, ...] = (
         " Secrets as files).",
         pattern=NO_WHITESPACE,
     ),
+    Variable(
+        "SHIPYARD_DATA_SECRETS_DIR",
+        "images",
+        "On a VM: where the database's and object store's secret files are (shared/secrets,"
+        " kept across releases); unset: SHIPYARD_SECRETS_DIR.",
+        pattern=NO_WHITESPACE,
+    ),
 )
 
 BY_NAME: Mapping[str, Variable] = {variable.name: variable for variable in VARIABLES}

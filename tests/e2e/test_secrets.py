@@ -111,6 +111,19 @@ def test_no_secret_in_docker_inspect_processes_or_public_files(deployed: Isolate
     for mode, owner, name in files:
         assert mode in ("600", "400"), f"{name} is mode {mode}"
         assert (mode, owner) == ("600", "deploy") or re.search(r"/secrets/\w+/\w+$", name)
+    # The data services, never recreated by a deploy, mount files that outlive releases.
+    db = on_vm(deployed, "docker", "ps", "--quiet", "--filter", "name=docstore-db-1").stdout
+    sources = on_vm(
+        deployed, "docker", "inspect", "--format", "{{range .Mounts}}{{.Source}} {{end}}",
+        db.strip(),
+    ).stdout.split()  # fmt: skip
+    assert f"{ROOT}/shared/secrets/db/postgres_password" in sources
+    shared = as_root(deployed, f"stat -c '%u %a %n' {ROOT}/shared/secrets/*/*")
+    assert sorted(shared.splitlines()) == [
+        f"1000 400 {ROOT}/shared/secrets/objectstore/s3_access_key",
+        f"1000 400 {ROOT}/shared/secrets/objectstore/s3_secret_key",
+        f"999 400 {ROOT}/shared/secrets/db/postgres_password",
+    ]
     release = as_root(deployed, "readlink /srv/docstore/current").strip()
     owners = as_root(deployed, f"stat -c '%u %a %n' /srv/docstore/{release}/secrets/*/*")
     assert sorted(owners.splitlines()) == sorted(

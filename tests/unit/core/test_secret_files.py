@@ -29,8 +29,10 @@ def test_compose_mounts_exactly_the_secret_files_and_no_secret_is_an_environment
         for name, spec in COMPOSE["secrets"].items()
         if name != "pip_ca"  # the build-time CA bundle
     }
+    default = "${SHIPYARD_SECRETS_DIR:-../.shipyard/secrets}"
+    data = "${SHIPYARD_DATA_SECRETS_DIR:-" + default + "}"
     assert declared == {
-        s.compose_secret: f"${{SHIPYARD_SECRETS_DIR:-../.shipyard/secrets}}/{s.path}"
+        s.compose_secret: f"{data if s.service in secretfiles.DATA_SERVICES else default}/{s.path}"
         for s in secretfiles.SECRET_FILES
     }
     for service, spec in COMPOSE["services"].items():
@@ -74,16 +76,21 @@ def test_local_files_are_the_services_own_and_move_when_a_value_changes(tmp_path
 
 
 def test_the_vm_gives_each_file_to_its_service_without_network():
-    argv = secretfiles.own_argv("/srv/d/releases/r1/secrets", "docstore-app:1")
-    assert argv[:11] == [
+    argv = secretfiles.own_argv("/srv/d/releases/r1/secrets", "/srv/d/shared", "docstore-app:1")
+    assert argv[:13] == [
         "docker", "run", "--rm", "--network", "none", "--user", "0:0",
         "--entrypoint", "sh", "--volume", "/srv/d/releases/r1/secrets:/secrets",
+        "--volume", "/srv/d/shared:/shared",
     ]  # fmt: skip
-    assert argv[11:13] == ["docstore-app:1", "-c"]
-    script = argv[13]
+    assert argv[13:15] == ["docstore-app:1", "-c"]
+    script = argv[15]
     assert "chown 10001:10001 /secrets/app/postgres_password" in script
     assert "chown 999:999 /secrets/db/postgres_password" in script
-    assert script.endswith("chmod 400 /secrets/*/*")
+    assert "chmod 400 /secrets/*/*" in script
+    assert script.endswith(
+        "{ [ -d /shared/secrets/db ] || cp -a /secrets/db /shared/secrets/; } && "
+        "{ [ -d /shared/secrets/objectstore ] || cp -a /secrets/objectstore /shared/secrets/; }"
+    )
     assert not any(value in " ".join(argv) for value in VALUES.values())
 
 
