@@ -81,3 +81,36 @@ def test_readiness_is_logged_when_it_changes_only(caplog):
         ("WARNING", "not ready: database: OperationalError: password authentication"),
         ("INFO", "ready: every dependency answers"),
     ]
+
+
+class _SlowStore:
+    """A store that does not answer in time for its first `slow` calls."""
+
+    bucket = "documents"
+
+    def __init__(self, slow: int) -> None:
+        self.slow, self.calls = slow, 0
+
+    def ensure_bucket(self) -> bool:
+        self.calls += 1
+        if self.calls <= self.slow:
+            raise TimeoutError("read timed out")
+        return True
+
+
+def test_a_slow_store_at_start_up_still_gets_its_bucket(caplog):
+    import asyncio
+    from types import SimpleNamespace
+
+    from docstore.application import ensure_bucket_at_startup
+
+    store = _SlowStore(slow=2)
+    resources = SimpleNamespace(probe_store=store, store=store)
+    with caplog.at_level(logging.INFO, logger="docstore"):
+        asyncio.run(ensure_bucket_at_startup(resources, attempts=5, pause=0.01))
+    assert store.calls == 3
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages == [
+        "could not ensure the bucket at start-up (retrying): TimeoutError: read timed out",
+        "bucket created",
+    ]
