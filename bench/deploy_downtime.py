@@ -1,6 +1,7 @@
 """Requests dropped while the app changes version on the sandbox VM: during `inv deploy`,
-during `inv rollback`, and (the baseline) during a plain `docker compose up -d
---force-recreate app` with nginx's live socket pointed at the new container once it listens.
+during `inv rollback`, during `inv secrets.rotate` (a new database password), and (the
+baseline) during a plain `docker compose up -d --force-recreate app` with nginx's live
+socket pointed at the new container once it listens.
 Prints, for each: requests sent, failed, retried, and the longest gap between two
 successful answers.
 
@@ -93,6 +94,10 @@ def main() -> int:
         figures["inv deploy"] = under_load(sandbox, lambda: must(deploy(sandbox, "--version", tag)))
         figures["inv rollback"] = under_load(
             sandbox, lambda: must(run_inv("rollback", "--env", "sandbox", env=sandbox.overrides()))
+        )
+        rotate = ("secrets.rotate", "--env", "sandbox", "--name", "POSTGRES_PASSWORD")
+        figures["inv secrets.rotate (POSTGRES_PASSWORD)"] = under_load(
+            sandbox, lambda: must(run_inv(*rotate, env=sandbox.overrides()))
         )
         figures["compose up -d --force-recreate (baseline)"] = under_load(
             sandbox, lambda: compose_recreate(sandbox)

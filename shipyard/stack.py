@@ -9,10 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+from shipyard import dblogin, secretfiles
 from shipyard.compose import ComposeProject, project_for
 from shipyard.config import PROJECT_ROOT, Environment
+from shipyard.envfile.load import interpolate, parse_env_text, read_text, register_secrets
+from shipyard.envfile.resolve import resolve_text
+from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.images.app import BuildInfo, read_build_info
 from shipyard.images.standins import pip_ca_source
 from shipyard.remote import CommandResult, LocalRunner, Runner
@@ -53,12 +58,34 @@ class LocalStack:
 
     @property
     def variables(self) -> dict[str, str]:
-        """Process environment for compose: image choices, the build stamp, pip's CA bundle."""
+        """Process environment for compose: image choices, the build stamp, pip's CA bundle,
+        the directory of the secret files."""
         return {
             **self.images,
             **self.build_info.compose_variables(self.app_name),
             "PIP_CA_BUNDLE": str(pip_ca_bundle()),
+            secretfiles.SECRETS_DIR_VARIABLE: str(self.write_secrets()),
         }
+
+    @property
+    def secrets_root(self) -> Path:
+        """Where this project's secret files live on this machine."""
+        return PROJECT_ROOT / ".shipyard" / "secrets" / self.env.project
+
+    def write_secrets(self) -> Path:
+        """The secret files of the env file as it is now (shipyard.secretfiles), written
+        when missing; their directory changes with their content, so `up` recreates the
+        containers whose secrets changed."""
+        return secretfiles.write_local(self.secrets_root, self.env_values)
+
+    @cached_property
+    def env_values(self) -> dict[str, str]:
+        """The env file's values, its secret references resolved (once per stack object)."""
+        path = self.env.path(self.env.env_file)
+        parsed = parse_env_text(resolve_text(read_text(path), str(path)))
+        values = interpolate(parsed.entries)
+        register_secrets(parsed, values)
+        return values
 
     def _compose(
         self, argv: Sequence[str], what: str, *, stream: bool = False, progress: bool = False
@@ -85,9 +112,50 @@ class LocalStack:
         return result.stdout.strip() if result.ok else None
 
     def start(self, services: Sequence[str] = (), *, wait_timeout: int = 180) -> None:
-        """Start or converge services and wait until they are healthy."""
-        what = f"starting {', '.join(services) or 'the stack'}"
-        self._compose(self.project.up(services, wait_timeout=wait_timeout), what)
+        """Start or converge services and wait until they are healthy. When the database
+        is among them, it starts first and the env file's password must open it
+        (`check_database_login`) before anything else starts."""
+        data = [name for name in DATA_SERVICES if not services or name in services]
+        if "db" in data:
+            self._compose(
+                self.project.up(data, wait_timeout=wait_timeout), "starting " + ", ".join(data)
+            )
+            self.check_database_login()
+        if set(services or ["app"]) - set(data):
+            what = f"starting {', '.join(services) or 'the stack'}"
+            self._compose(self.project.up(services, wait_timeout=wait_timeout), what)
+        if not services:  # every container now mounts the current secret files
+            secretfiles.prune_local(self.secrets_root, self.write_secrets())
+
+    def check_database_login(self) -> None:
+        """ConfigError (one line: which volume, why, the two ways out) unless the env
+        file's POSTGRES_USER and POSTGRES_PASSWORD open the running database."""
+        env_file = self.env.path(self.env.env_file)
+        values = self.env_values
+        command = dblogin.login_command(values["POSTGRES_USER"], values["POSTGRES_DB"])
+        result = self.runner.run(
+            self.project.exec("db", command),
+            env=self.variables,
+            stdin=values["POSTGRES_PASSWORD"].encode(),
+        )
+        login = dblogin.judge(result.exit_code, result.stdout, result.stderr)
+        volume = f"{self.env.project}_pgdata"
+        if login.verdict is dblogin.Verdict.WRONG_PASSWORD:
+            raise ConfigError(
+                f"the database volume {volume} was created with another password than"
+                f" POSTGRES_PASSWORD (or another POSTGRES_USER) in {env_file.name}",
+                hint=f"restore the {env_file.name} it was created with, or delete the data"
+                f" with `inv down --volumes --yes`",
+            )
+        if login.verdict is dblogin.Verdict.NO_DATABASE:
+            raise ConfigError(
+                f"the database volume {volume} has no database {values['POSTGRES_DB']}"
+                f" (POSTGRES_DB in {env_file.name}): {login.reason}",
+                hint=f"restore the {env_file.name} it was created with, or delete the data"
+                f" with `inv down --volumes --yes`",
+            )
+        if login.verdict is not dblogin.Verdict.OPENS:
+            raise CommandFailedError(f"the database does not answer a login: {login.reason}")
 
     def migrate(self) -> str:
         """Apply database migrations in a one-off container of the app image."""

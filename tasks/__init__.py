@@ -2,6 +2,7 @@
 
 from invoke import Collection
 
+import tasks.secret_tasks as secret_tasks  # not `secrets`: tasks/ is on sys.path
 from tasks import backup, checks, ci, db, deploy, env, images, quality, release, sandbox, stack
 
 ns = Collection()
@@ -23,3 +24,4 @@ for task in (deploy.deploy_, deploy.rollback, deploy.status_, deploy.releases, d
 ns.add_collection(deploy.lock)
 ns.add_collection(release.collection)
 ns.add_collection(ci.collection)
+ns.add_collection(Collection.from_module(secret_tasks), name="secrets")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,16 +24,32 @@ from docstore.settings import Settings, load
 log = logging.getLogger("docstore")
 
 
-async def ensure_bucket_at_startup(resources: Resources) -> None:
-    """Creates the bucket if needed. Never fails start-up: with the store down the app still
-    serves /health, and /ready reports the bucket until it is there."""
-    try:
-        created = await run_in_threadpool(resources.probe_store.ensure_bucket)
-    except Exception as exc:
-        log.warning("could not ensure the bucket at start-up: %s", short_error(exc))
+BUCKET_ATTEMPTS = 60
+BUCKET_RETRY_SECONDS = 2.0
+
+
+async def ensure_bucket_at_startup(
+    resources: Resources, attempts: int = BUCKET_ATTEMPTS, pause: float = BUCKET_RETRY_SECONDS
+) -> None:
+    """Creates the bucket if needed, in the background: start-up never waits for it nor
+    fails on it (with the store down the app still serves /health, and /ready reports the
+    bucket until it is there). A store that does not answer in time (the probe client's
+    1 s) is asked again every `pause` seconds, `attempts` times in all, so one slow answer
+    at start-up does not leave the bucket missing for good."""
+    for attempt in range(attempts):
+        try:
+            created = await run_in_threadpool(resources.probe_store.ensure_bucket)
+        except Exception as exc:
+            if attempt == 0:
+                log.warning(
+                    "could not ensure the bucket at start-up (retrying): %s", short_error(exc)
+                )
+            await asyncio.sleep(pause)
+            continue
+        if created:
+            log.info("bucket created", extra={"bucket": resources.store.bucket})
         return
-    if created:
-        log.info("bucket created", extra={"bucket": resources.store.bucket})
+    log.error("gave up ensuring the bucket after %d attempts", attempts)
 
 
 def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
@@ -46,8 +63,9 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             "starting",
             extra={"version": settings.app_version, "app_env": settings.app_env},
         )
-        await ensure_bucket_at_startup(resources)
+        bucket = asyncio.create_task(ensure_bucket_at_startup(resources))
         yield
+        bucket.cancel()
         resources.close()
         log.info("stopped")
 

@@ -39,14 +39,30 @@ def is_secret_name(name: str) -> bool:
 
 
 def secret_values_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
-    """The values of secret-looking variables (and their URL-encoded forms), longest first."""
+    """The values of secret-looking variables, and of the files their `*_FILE` variables
+    name (and their URL-encoded forms), longest first."""
     environ = os.environ if environ is None else environ
     values: set[str] = set()
     for name, value in environ.items():
+        if name.upper().endswith("_FILE"):
+            name = name[: -len("_FILE")]
+            if not is_secret_name(name):
+                continue
+            value = _read_secret_file(value)  # a secret given as a file (/run/secrets/...)
         if is_secret_name(name) and len(value) >= MIN_SECRET_LENGTH:
             values.add(value)
             values.add(quote(value, safe=""))  # as it would appear inside a URL
     return sorted(values, key=lambda v: (-len(v), v))
+
+
+def _read_secret_file(path: str) -> str:
+    """The value in a `*_FILE` secret file (trailing line break dropped), or "" when it
+    cannot be read (the settings report that)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().removesuffix("\n").removesuffix("\r")
+    except OSError:
+        return ""
 
 
 class SecretMasker:

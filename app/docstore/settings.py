@@ -3,10 +3,16 @@
 The variable names are a contract with the compose files and the env-file schema. Settings are
 split by concern so that tools needing only part of them (gunicorn.conf.py, Alembic, the CLI) do
 not require the rest.
+
+Any variable can instead come from a file named by `<NAME>_FILE` (the convention of the
+postgres image): the compose files hand secrets to the containers that way, as files under
+/run/secrets, so no secret is in a container's environment (`docker inspect`).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -155,10 +161,41 @@ def describe_validation_error(cls: type[BaseSettings], exc: ValidationError) -> 
     return f"invalid configuration ({cls.__name__}): " + "; ".join(lines)
 
 
+FILE_SUFFIX = "_FILE"
+
+
+def file_values(
+    cls: type[BaseSettings], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Field name -> value read from the file that `<NAME>_FILE` names, for each field of
+    `cls` given that way. A trailing line break is dropped (as the postgres image does).
+
+    SettingsError when both NAME and NAME_FILE are set, or the file cannot be read."""
+    environ = os.environ if environ is None else environ
+    upper = {key.upper(): value for key, value in environ.items()}
+    values = {}
+    for field in cls.model_fields:
+        name = field.upper()
+        path = upper.get(name + FILE_SUFFIX)
+        if not path:
+            continue
+        if upper.get(name):
+            raise SettingsError(f"both {name} and {name}{FILE_SUFFIX} are set; set only one")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise SettingsError(
+                f"{name}{FILE_SUFFIX}: cannot read {path} ({exc.strerror})"
+            ) from None
+        values[field] = text.removesuffix("\n").removesuffix("\r")
+    return values
+
+
 def load(cls: type[_S], **overrides: object) -> _S:
-    """Build settings from the environment, turning validation errors into a SettingsError
-    whose message is safe to log."""
+    """Build settings from the environment (and `<NAME>_FILE` files), turning validation
+    errors into a SettingsError whose message is safe to log."""
     try:
-        return cls(**overrides)
+        return cls(**{**file_values(cls), **overrides})
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(cls, exc)) from None

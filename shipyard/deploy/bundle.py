@@ -1,5 +1,6 @@
-"""The release bundle: compose files, nginx config, release.json and the env file (0600;
-without the deployer-only variables such as the registry login),
+"""The release bundle: compose files, nginx config, release.json, the env file (0600;
+without the deployer-only variables such as the registry login) and the secret files the
+containers mount (secrets/SERVICE/NAME: 0600, then given to the service's user, 0400),
 packed as a tar in memory (a few KiB) and unpacked on the VM into releases/.tmp-ID, then
 renamed into place, so a release directory is either complete or absent."""
 
@@ -13,9 +14,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from shipyard import secretfiles
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import deploy_variables, release_env_text, unpack_bundle_argv
+from shipyard.envfile.load import interpolate, parse_env_text
 from shipyard.envfile.upload import for_vm
 
 NGINX_DIR = PROJECT_ROOT / "nginx"
@@ -59,6 +62,9 @@ def bundle_files(
         files[f"nginx/conf.d/{conf.name}"] = (conf.read_bytes(), 0o644)
     files["release.json"] = (facts.to_json().encode(), 0o644)
     files[".env"] = (release_env_text(for_vm(env_text), variables).encode(), 0o600)
+    values = interpolate(parse_env_text(env_text).entries)
+    for secret, content in secretfiles.contents(values).items():
+        files[f"secrets/{secret.path}"] = (content, 0o600)
     return files
 
 
@@ -66,10 +72,11 @@ def pack(files: Mapping[str, tuple[bytes, int]], mtime: float = 0.0) -> bytes:
     """A tar of the files, all dated `mtime` (directories 0755)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        directories = sorted({str(Path(name).parent) for name in files} - {"."})
+        parents = {str(parent) for name in files for parent in Path(name).parents}
+        directories = sorted(parents - {"."})
         for directory in directories:
             info = tarfile.TarInfo(directory)
-            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, mtime
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, _dir_mode(files, directory), mtime
             tar.addfile(info)
         for name, (content, mode) in sorted(files.items()):
             info = tarfile.TarInfo(name)
@@ -78,9 +85,24 @@ def pack(files: Mapping[str, tuple[bytes, int]], mtime: float = 0.0) -> bytes:
     return buffer.getvalue()
 
 
+def _dir_mode(files: Mapping[str, tuple[bytes, int]], directory: str) -> int:
+    """0700 for a directory holding only private files (the secrets), else 0755."""
+    below = [mode for name, (_, mode) in files.items() if name.startswith(directory + "/")]
+    return 0o700 if all(mode & 0o077 == 0 for mode in below) else 0o755
+
+
 def upload(target: Target, facts: ReleaseFacts, env_text: str) -> None:
-    """Unpack the release's bundle on the VM, complete or not at all."""
-    variables = deploy_variables(facts.images, target.layout)
+    """Unpack the release's bundle on the VM, complete or not at all, then give each secret
+    file to its service's user, and the data services theirs in shared/secrets the first
+    time (a one-off container of the app image: the deploy user is not root)."""
+    secrets_dir = target.layout.secrets(facts.release)
+    variables = {
+        **deploy_variables(facts.images, target.layout),
+        secretfiles.SECRETS_DIR_VARIABLE: secrets_dir,
+        secretfiles.DATA_SECRETS_DIR_VARIABLE: target.layout.shared_secrets,
+    }
     data = pack(bundle_files(target.env, facts, env_text, variables), time.time())
     argv = unpack_bundle_argv(target.layout, facts.release)
     target.runner.stream_in(argv, [data]).raise_for_status("uploading the release bundle")
+    argv = secretfiles.own_argv(secrets_dir, target.layout.shared, facts.app_image)
+    target.run(argv, "owning the secret files")

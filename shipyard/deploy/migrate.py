@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from shipyard import console
 from shipyard.backup.dump import psql
 from shipyard.deploy.context import Target
+from shipyard.deploy.dbcheck import require_login
 from shipyard.deploy.plan import APP_SERVICE, MIGRATE
 from shipyard.deploy.switch import start_data_services
 
@@ -46,8 +47,10 @@ def database_revisions(
 
 
 def migrate(target: Target, release: str, image_head: str, values: Mapping[str, str]) -> None:
-    """Start the data services if needed, then migrate unless the database is at the head."""
+    """Start the data services if needed, check that the release's credentials open the
+    database, then migrate unless the database is at the head."""
     database = start_data_services(target, release)
+    require_login(target, database, values)
     if not needs_migrations(image_head, database_revisions(target, database, values)):
         console.done(f"migrations: none to run (the database is at {image_head})")
         return

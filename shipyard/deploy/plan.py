@@ -31,15 +31,27 @@ SOCKET_CONNECTIONS = '$NF == path && $4 != "00010000"'
 (the listening socket itself carries the __SO_ACCEPTCON flag, 00010000)."""
 MIGRATE = ("alembic", "upgrade", "head")
 GATE_PROBE = (
-    "import sys, urllib.request\n"
+    "import json, sys, urllib.error, urllib.request\n"
+    "base = sys.argv[1] if len(sys.argv) > 1 else 'http://127.0.0.1:8000'\n"
     "for path in ('/health', '/ready'):\n"
     "    try:\n"
-    "        urllib.request.urlopen('http://127.0.0.1:8000' + path, timeout=3)\n"
+    "        urllib.request.urlopen(base + path, timeout=3)\n"
+    "    except urllib.error.HTTPError as exc:\n"
+    "        try:\n"
+    "            checks = json.load(exc)['checks']\n"
+    "            failing = {k: v for k, v in checks.items() if v.get('status') != 'ok'}\n"
+    "            why = '; '.join(f\"{k}: {v.get('error') or v.get('status')}\"\n"
+    "                            for k, v in failing.items())\n"
+    "        except Exception:\n"
+    "            why = ''\n"
+    "        sys.exit(f'{path}: HTTP {exc.code}' + (f' ({why})' if why else ''))\n"
     "    except Exception as exc:\n"
     "        sys.exit(f'{path}: {exc}')\n"
 )
 """Python run inside an app container: exit 0 when /health and /ready both answer 2xx,
-else exit 1 with `PATH: why` on stderr."""
+else exit 1 with `PATH: why` on stderr; for an HTTP error, why names each failing check of
+the JSON body and its error, e.g. `/ready: HTTP 503 (database: OperationalError: ...)`.
+(An argument replaces the base URL, for tests.)"""
 STATE_FORMAT = "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
 """A container's state and Docker health, e.g. `running starting`, `exited `."""
 NGINX_WORKERS = (
@@ -86,6 +98,15 @@ class Layout:
     def release(self, release_id: str) -> str:
         """The directory of one release."""
         return posixpath.join(self.releases, release_id)
+
+    @property
+    def shared_secrets(self) -> str:
+        """The data services' secret files, kept across releases (shipyard.secretfiles)."""
+        return posixpath.join(self.shared, "secrets")
+
+    def secrets(self, release_id: str) -> str:
+        """The secret files of one release (shipyard.secretfiles), a directory per service."""
+        return posixpath.join(self.release(release_id), "secrets")
 
     def upload(self, release_id: str) -> str:
         """Where a release's bundle is unpacked before it is renamed into releases/."""

@@ -14,8 +14,9 @@ from shipyard.config import Environment
 from shipyard.deploy import registry
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import SOCKET_DIR, disk_free_argv, edge_mounts_argv, parse_df_kib
-from shipyard.envfile.check import require_valid_env_file
+from shipyard.envfile.check import require_valid_env_file, require_valid_env_text
 from shipyard.envfile.load import read_text
+from shipyard.envfile.resolve import resolve_text
 from shipyard.errors import ConfigError, PrerequisiteError
 from shipyard.images.engine import Engine
 
@@ -108,10 +109,12 @@ def _certificate_error(exc: BaseException) -> bool:
 
 
 def env_file(env: Environment) -> EnvFile:
-    """The environment's env file, validated for it (ConfigError naming the problems)."""
+    """The environment's env file, validated for it (ConfigError naming the problems), with
+    its secret references resolved here (shipyard.envfile.resolve) and validated again."""
     path = env.path(env.env_file)
-    values = require_valid_env_file(path, env)
-    return EnvFile(read_text(path), values)
+    require_valid_env_file(path, env)
+    text = resolve_text(read_text(path), str(path))
+    return EnvFile(text, require_valid_env_text(text, path, env))
 
 
 def app_image(engine: Engine, ref: str) -> AppImage:

@@ -10,6 +10,7 @@ from shipyard.envfile.crosscheck import NGINX_TEMPLATES, crosscheck
 from shipyard.envfile.findings import Finding, sort_key
 from shipyard.envfile.lint import lint
 from shipyard.envfile.load import interpolate, parse_env_text, read_text, register_secrets
+from shipyard.envfile.resolve import referenced
 from shipyard.envfile.rules import validate
 from shipyard.envfile.schema import require_known_environment
 from shipyard.errors import ConfigError
@@ -26,15 +27,18 @@ def check_env_file(
     return _check(path, env, nginx_dir)[0]
 
 
-def _check(path: Path, env: Environment, nginx_dir: Path) -> tuple[list[Finding], dict[str, str]]:
+def _check(
+    path: Path, env: Environment, nginx_dir: Path, text: str | None = None
+) -> tuple[list[Finding], dict[str, str]]:
     require_known_environment(env.name)
-    parsed = parse_env_text(read_text(path))
+    text = read_text(path) if text is None else text
+    parsed = parse_env_text(text)
     values = interpolate(parsed.entries)
     register_secrets(parsed, values)
     lines = {entry.key: entry.line for entry in parsed.entries if entry.value is not None}
     file = str(path)
     findings = lint(parsed, file)
-    findings += validate(values, lines, env.name, file)
+    findings += validate(values, lines, env.name, file, referenced=referenced(text).keys())
     findings += crosscheck(values, lines, env, file, nginx_dir=nginx_dir)
     return sorted(findings, key=sort_key), values
 
@@ -56,7 +60,15 @@ def require_valid_env_file(
 
     Deploy preflight and `inv setup` call this before anything changes.
     """
-    findings, values = _check(path, env, nginx_dir)
+    return require_valid_env_text(read_text(path), path, env, nginx_dir=nginx_dir)
+
+
+def require_valid_env_text(
+    text: str, path: Path, env: Environment, *, nginx_dir: Path = NGINX_TEMPLATES
+) -> dict[str, str]:
+    """As require_valid_env_file, for the text of `path` as given (e.g. with its secret
+    references resolved)."""
+    findings, values = _check(path, env, nginx_dir, text)
     if findings:
         raise ConfigError(
             summary(findings, path, env.name),

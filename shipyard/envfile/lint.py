@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from shipyard.envfile import references
 from shipyard.envfile.findings import Finding
 from shipyard.envfile.load import Entry, ParsedFile, Unparsed
 from shipyard.envfile.render import needs_quotes
@@ -50,6 +51,11 @@ def lint(parsed: ParsedFile, file: str) -> list[Finding]:
                     "keep one of the two lines",
                 )
             )
+        reference = references.parse(entry.raw_value) if entry.quote != "'" else None
+        if reference is not None:  # a secret kept elsewhere, resolved when deploying
+            findings += references.findings(entry.key, entry.line, reference, file)
+            defined.setdefault(entry.key, entry.line)
+            continue
         findings += [Finding(file, entry.line, *problem) for problem in _value_problems(entry)]
         findings += _references(entry, defined, last_line, file)
         defined.setdefault(entry.key, entry.line)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from urllib.parse import urlsplit
 
 from shipyard.envfile.findings import Finding
@@ -150,16 +150,23 @@ def environment_problem(variable: Variable, value: str, env: str) -> Problem | N
 
 
 def validate(
-    values: Mapping[str, str], lines: Mapping[str, int], env: str, file: str
+    values: Mapping[str, str],
+    lines: Mapping[str, int],
+    env: str,
+    file: str,
+    referenced: Collection[str] = (),
 ) -> list[Finding]:
     """Findings for `values` (interpolated, from the file alone) as the env file of `env`.
 
-    `lines` gives the line of each key's last assignment.
+    `lines` gives the line of each key's last assignment. Variables in `referenced` are
+    references to a secret store: their values are judged once resolved, when deploying.
     """
     findings: list[Finding] = []
     seen_secrets: dict[str, str] = {}
     for variable in VARIABLES:
         name = variable.name
+        if name in referenced:
+            continue
         value = values.get(name, "")
         line = lines.get(name)
 

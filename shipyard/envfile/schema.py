@@ -377,6 +377,21 @@ VARIABLES: tuple[Variable, ...] = (
         "On a VM: the live nginx config directory (shared/nginx) that `inv deploy` switches.",
         pattern=NO_WHITESPACE,
     ),
+    Variable(
+        "SHIPYARD_SECRETS_DIR",
+        "images",
+        "Where the secret files the containers mount under /run/secrets are: locally"
+        " .shipyard/secrets/PROJECT/..., on a VM the release's secrets/ (docs/configuration.md,"
+        " Secrets as files).",
+        pattern=NO_WHITESPACE,
+    ),
+    Variable(
+        "SHIPYARD_DATA_SECRETS_DIR",
+        "images",
+        "On a VM: where the database's and object store's secret files are (shared/secrets,"
+        " kept across releases); unset: SHIPYARD_SECRETS_DIR.",
+        pattern=NO_WHITESPACE,
+    ),
 )
 
 BY_NAME: Mapping[str, Variable] = {variable.name: variable for variable in VARIABLES}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from docstore.errors import short_error
 from docstore.resources import Resources, get_resources
 
 router = APIRouter(tags=["probes"])
+log = logging.getLogger("docstore.ready")
 
 # Whatever a dependency does, /ready answers within this (checks run concurrently).
 CHECK_TIMEOUT_SECONDS = 1.5
@@ -47,6 +49,33 @@ def readiness_body(checks: dict[str, dict[str, Any]]) -> tuple[int, dict[str, An
     return (200 if ready else 503), body
 
 
+class ReadinessLog:
+    """Logs readiness when it changes, not on every probe: a warning naming each failing
+    dependency and why the first time /ready fails (at start-up, or after being ready),
+    and one line when it clears."""
+
+    def __init__(self) -> None:
+        self.ready: bool | None = None
+
+    def record(self, ready: bool, checks: dict[str, dict[str, Any]]) -> None:
+        """Log `ready` if it differs from the last result seen by this process."""
+        if ready == self.ready:
+            return
+        if ready:
+            log.info("ready: every dependency answers", extra={"was_ready": self.ready})
+        else:
+            failing = {
+                name: r.get("error", "") for name, r in checks.items() if r["status"] != "ok"
+            }
+            reasons = "; ".join(f"{name}: {error}" for name, error in failing.items())
+            log.warning(f"not ready: {reasons}", extra={"failing": sorted(failing)})
+        self.ready = ready
+
+
+readiness_log = ReadinessLog()
+"""One per process (each gunicorn worker logs its own transitions)."""
+
+
 @router.get("/health")
 async def health() -> dict[str, str]:
     """Liveness: the process serves requests. Touches no dependency."""
@@ -66,4 +95,5 @@ async def ready(resources: Annotated[Resources, Depends(get_resources)]) -> JSON
 
     db_result, store_result = await asyncio.gather(run_check(database), run_check(object_store))
     status, body = readiness_body({"database": db_result, "object_store": store_result})
+    readiness_log.record(status == 200, body["checks"])
     return JSONResponse(status_code=status, content=body)

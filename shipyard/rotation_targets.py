@@ -1,0 +1,118 @@
+"""Where `inv secrets.rotate` changes the database password, and how the app moves onto
+it: the local stack (`inv up`), or a VM (a zero-downtime deploy of the serving image)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shipyard import dblogin
+from shipyard.config import Environment, ShipyardConfig
+from shipyard.errors import CommandFailedError, ConfigError
+from shipyard.rotation import Database, alter_role_command, alter_role_sql, judge_alter
+
+
+def _require_opens(login: dblogin.LoginResult, env: Environment) -> None:
+    if login.verdict is not dblogin.Verdict.OPENS:
+        raise ConfigError(
+            f"POSTGRES_PASSWORD in {env.env_file} does not open the database of {env.name}"
+            f" now ({login.reason}); nothing was changed",
+            hint="rotation starts from the password the database has: restore it first",
+        )
+
+
+class LocalDatabase(Database):
+    """The local stack's database; the app follows with `inv up`."""
+
+    def __init__(self, config: ShipyardConfig, env: Environment) -> None:
+        from shipyard.images.resolve import resolve_images
+        from shipyard.stack import open_stack
+
+        self.config = config
+        self.env = env
+        self.stack = open_stack(env, config.app_name, resolve_images(config.images.source))
+
+    def require_login(self, values: Mapping[str, str]) -> None:
+        """The running database must accept the env file's credentials."""
+        self.stack.check_database_login()
+
+    def alter_role(self, values: Mapping[str, str], password: str) -> None:
+        """ALTER ROLE over the database container's unix socket, SQL on stdin."""
+        command = alter_role_command(values["POSTGRES_USER"], values["POSTGRES_DB"])
+        result = self.stack.runner.run(
+            self.stack.project.exec("db", command),
+            env=self.stack.variables,
+            stdin=alter_role_sql(values["POSTGRES_USER"], password).encode(),
+        )
+        judge_alter(result.exit_code, result.stderr)
+
+    def roll_app(self) -> str | None:
+        """`inv up`: the app container is recreated with the new secret files (a new stack
+        object: it reads the env file as it is now)."""
+        from shipyard.stack import open_stack
+
+        open_stack(self.env, self.config.app_name, self.stack.images).start()
+        return None
+
+
+class VmDatabase(Database):
+    """A VM's database; the app follows with a deploy of the image it serves."""
+
+    def __init__(self, config: ShipyardConfig, env: Environment) -> None:
+        from shipyard.deploy.context import Target
+        from shipyard.deploy.preflight import require_deployable
+        from shipyard.remote.factory import runner_for
+
+        require_deployable(env)
+        self.config = config
+        self.env = env
+        self.target = Target(env, runner_for(env))
+
+    def _container(self) -> str:
+        from shipyard.deploy.switch import healthy_services
+
+        found = healthy_services(self.target).get("db")
+        if not found:
+            raise CommandFailedError(
+                f"no healthy database container on {self.env.name}",
+                hint="deploy first (`inv deploy`), or see `inv ps`",
+            )
+        return found[0]
+
+    def require_login(self, values: Mapping[str, str]) -> None:
+        """The VM's database must accept the env file's current credentials."""
+        from shipyard.deploy.dbcheck import login_argv
+
+        argv = login_argv(self._container(), values["POSTGRES_USER"], values["POSTGRES_DB"])
+        result = self.target.runner.run(argv, stdin=values["POSTGRES_PASSWORD"].encode())
+        _require_opens(dblogin.judge(result.exit_code, result.stdout, result.stderr), self.env)
+
+    def alter_role(self, values: Mapping[str, str], password: str) -> None:
+        """ALTER ROLE in the VM's database container, the statement on stdin over SSH."""
+        command = alter_role_command(values["POSTGRES_USER"], values["POSTGRES_DB"])
+        argv = ["docker", "exec", "-i", self._container(), *command]
+        sql = alter_role_sql(values["POSTGRES_USER"], password).encode()
+        result = self.target.runner.run(argv, stdin=sql, timeout=60)
+        judge_alter(result.exit_code, result.stderr)
+
+    def roll_app(self) -> str | None:
+        """Deploy the serving release's image again with the env file as it is now."""
+        from shipyard.deploy.command import run_deploy
+        from shipyard.deploy.prune import current_release, release_facts
+
+        current = current_release(self.target)
+        facts = release_facts(self.target, current) if current else None
+        if facts is None:
+            raise CommandFailedError(f"{self.env.name} has no current release to roll")
+        close = getattr(self.target.runner, "close", None)
+        if close is not None:
+            close()
+        outcome = run_deploy(
+            self.config,
+            self.env.name,
+            version=facts.app_image,
+            dry_run=False,
+            yes=True,
+            ready_timeout=120,
+            backup=False,
+        )
+        return outcome.release if outcome else None
