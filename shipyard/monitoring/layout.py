@@ -11,6 +11,8 @@ RULE_TESTS_DIR = PROMETHEUS_DIR / "tests"
 BLACKBOX_CONFIG = MONITORING_DIR / "blackbox" / "blackbox.yml"
 ALERTMANAGER_TEMPLATES = MONITORING_DIR / "alertmanager" / "templates"
 GRAFANA_DIR = MONITORING_DIR / "grafana"
+DASHBOARD_FILE = GRAFANA_DIR / "dashboards" / "shipyard.json"
+"""Generated from shipyard/monitoring/dashboards.py (`python -m shipyard.monitoring.dashboards`)."""
 RUNBOOKS_DIR = PROJECT_ROOT / "docs" / "runbooks"
 
 
