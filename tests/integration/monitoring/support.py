@@ -287,6 +287,85 @@ def database(workdir: Path) -> Iterator[Database]:
         )
 
 
+@dataclass(frozen=True)
+class Edge:
+    """nginx in front of the app: TLS with a test certificate, stub_status on its own
+    listener; `ca` is the certificate the blackbox exporter trusts."""
+
+    url: str
+    status_url: str
+    ca: Path
+
+
+NGINX_CONF = """worker_processes 1;
+pid /tmp/nginx.pid;
+error_log /dev/stderr warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path /tmp/client_body;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+    server {{
+        listen 127.0.0.1:{tls} ssl;
+        ssl_certificate /etc/shipyard-test/cert.pem;
+        ssl_certificate_key /etc/shipyard-test/key.pem;
+        location / {{ proxy_pass http://127.0.0.1:{app}; }}
+    }}
+    server {{
+        listen 127.0.0.1:{status};
+        location = /stub_status {{ stub_status; }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def edge(workdir: Path, app_port: int) -> Iterator[Edge]:
+    """The stack's nginx image on the host network (127.0.0.1 ports only), with a
+    self-signed certificate for 127.0.0.1 valid 30 days."""
+    conf = workdir / "nginx"
+    conf.mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(conf / "key.pem"), "-out", str(conf / "cert.pem")],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    (conf / "key.pem").chmod(0o644)  # a throwaway key the container's nginx user reads
+    tls, status = free_port(), free_port()
+    (conf / "nginx.conf").write_text(NGINX_CONF.format(tls=tls, status=status, app=app_port))
+    image = resolve_images(load_config().images.source, keys=["nginx"])["NGINX_IMAGE"]
+    name = f"{test_project('shipyard-mon-nginx')}-{os.getpid()}"
+    docker("run", "--detach", "--name", name, "--network", "host", "--user", "101:101",
+           "--volume", f"{conf}:/etc/shipyard-test:ro",
+           "--volume", f"{conf / 'nginx.conf'}:/etc/nginx/nginx.conf:ro", image)  # fmt: skip
+    try:
+        result = Edge(f"https://127.0.0.1:{tls}", f"http://127.0.0.1:{status}/stub_status",
+                      conf / "cert.pem")  # fmt: skip
+        wait_until(lambda: _answers(result.status_url), 60, f"nginx in {name}")
+        yield result
+    finally:
+        subprocess.run(["docker", "rm", "--force", name], capture_output=True, check=False)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def blackbox_trusting(ca: Path, target: Path) -> Path:
+    """The shipped blackbox config, with `ca` trusted by the HTTP module."""
+    config = yaml.safe_load(BLACKBOX_CONFIG.read_text())
+    config["modules"]["http_ready"]["http"]["tls_config"] = {"ca_file": str(ca)}
+    target.write_text(yaml.safe_dump(config))
+    return target
+
+
 @dataclass
 class ObservedStack:
     """The running parts and where they answer."""
@@ -294,7 +373,9 @@ class ObservedStack:
     db: Database
     app_url: str
     prometheus_url: str
-    alertmanager_url: str | None
+    alertmanager_url: str
+    public_url: str
+    ca: Path | None
     textfile_dir: Path
     processes: dict[str, Process]
 
@@ -340,9 +421,11 @@ def observed_stack(
     *,
     receivers: Receivers | None = None,
     rules_for: str = "2s",
+    with_edge: bool = False,
     timing: Timing = QUICK_DELIVERY,
 ) -> Iterator[ObservedStack]:
-    """Start everything (Alertmanager only when `receivers` are given); stop it all after."""
+    """Start everything (Alertmanager delivering to `receivers`, none by default; nginx with TLS and
+    its exporter in front of the app when `with_edge`); stop it all after."""
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     textfile_dir = workdir / "textfile"
@@ -356,7 +439,7 @@ def observed_stack(
         stack.callback(lambda: [stop(process) for process in processes.values()])
         db = stack.enter_context(database(workdir))
         s3 = stack.enter_context(s3_server("documents"))
-        ports = {name: free_port() for name in ("app", "pg", "node", "bb", "prom", "am")}
+        ports = {name: free_port() for name in ("app", "pg", "node", "bb", "prom", "am", "ngx")}
         app_url = f"http://127.0.0.1:{ports['app']}"
 
         def launch(
@@ -400,38 +483,54 @@ def observed_stack(
             ],
             f"http://127.0.0.1:{ports['node']}/metrics",
         )
+        public_url, ca, nginx_target = app_url, None, None
+        blackbox_config = BLACKBOX_CONFIG
+        if with_edge:
+            front = stack.enter_context(edge(workdir, ports["app"]))
+            public_url, ca = front.url, front.ca
+            blackbox_config = blackbox_trusting(front.ca, workdir / "blackbox.yml")
+            nginx_target = f"127.0.0.1:{ports['ngx']}"
+            launch(
+                "nginx-exporter",
+                [
+                    binary("prometheus-nginx-exporter"),
+                    f"-nginx.scrape-uri={front.status_url}",
+                    f"-web.listen-address={nginx_target}",
+                ],
+                f"http://{nginx_target}/metrics",
+            )
         launch(
             "blackbox-exporter",
             [
                 binary("prometheus-blackbox-exporter"),
-                f"--config.file={BLACKBOX_CONFIG}",
+                f"--config.file={blackbox_config}",
                 f"--web.listen-address=127.0.0.1:{ports['bb']}",
             ],
             f"http://127.0.0.1:{ports['bb']}/metrics",
         )
-        alertmanager_url = None
-        if receivers is not None:
-            am_dir = workdir / "alertmanager"
-            am_dir.mkdir(exist_ok=True)
-            config = am_dir / "alertmanager.yml"
-            config.write_text(
-                render_alertmanager(
-                    receivers, timing=timing, templates=str(ALERTMANAGER_TEMPLATES / "*.tmpl")
-                )
+        alertmanager_url = f"http://127.0.0.1:{ports['am']}"
+        am_dir = workdir / "alertmanager"
+        am_dir.mkdir(exist_ok=True)
+        config = am_dir / "alertmanager.yml"
+        config.write_text(
+            render_alertmanager(
+                receivers or Receivers(),
+                timing=timing,
+                templates=str(ALERTMANAGER_TEMPLATES / "*.tmpl"),
             )
-            config.chmod(0o600)
-            alertmanager_url = f"http://127.0.0.1:{ports['am']}"
-            launch(
-                "alertmanager",
-                [
-                    binary("prometheus-alertmanager"),
-                    f"--config.file={config}",
-                    f"--storage.path={am_dir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{ports['am']}",
-                    "--cluster.listen-address=",
-                ],
-                f"{alertmanager_url}/-/ready",
-            )
+        )
+        config.chmod(0o600)
+        launch(
+            "alertmanager",
+            [
+                binary("prometheus-alertmanager"),
+                f"--config.file={config}",
+                f"--storage.path={am_dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{ports['am']}",
+                "--cluster.listen-address=",
+            ],
+            f"{alertmanager_url}/-/ready",
+        )
         prom_dir = workdir / "prometheus"
         (prom_dir / "rules").mkdir(parents=True, exist_ok=True)
         for rules in RULES_DIR.glob("*.yml"):
@@ -441,7 +540,8 @@ def observed_stack(
             postgres=f"127.0.0.1:{ports['pg']}",
             node=f"127.0.0.1:{ports['node']}",
             blackbox=f"127.0.0.1:{ports['bb']}",
-            ready_url=f"{app_url}/ready",
+            ready_url=f"{public_url}/ready",
+            nginx=nginx_target,
             alertmanager=f"127.0.0.1:{ports['am']}",
             prometheus=f"127.0.0.1:{ports['prom']}",
             backup_store=s3,
@@ -469,6 +569,8 @@ def observed_stack(
             app_url=app_url,
             prometheus_url=prometheus_url,
             alertmanager_url=alertmanager_url,
+            public_url=public_url,
+            ca=ca,
             textfile_dir=textfile_dir,
             processes=processes,
         )
