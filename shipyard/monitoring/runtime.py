@@ -68,7 +68,7 @@ def read_status(runner: Runner, project: str) -> MonitoringStatus:
     )
 
 
-def test_alert_argv(
+def amtool_alert_argv(
     container: str, env: str, severity: str, now: datetime, minutes: int = 5
 ) -> list[str]:
     """`amtool alert add` inside Alertmanager's container: a test alert that takes the
@@ -89,5 +89,5 @@ def test_alert_argv(
 def send_test_alert(runner: Runner, project: str, env: str, severity: str) -> None:
     """Send a test alert through the profile's Alertmanager."""
     alertmanager = container_id(runner, project, "alertmanager")
-    argv = test_alert_argv(alertmanager, env, severity, datetime.now(UTC))
+    argv = amtool_alert_argv(alertmanager, env, severity, datetime.now(UTC))
     runner.run(argv, timeout=30).raise_for_status("amtool alert add")
