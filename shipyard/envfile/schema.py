@@ -438,6 +438,20 @@ VARIABLES: tuple[Variable, ...] = (
         secret_kind=SecretKind.PASSWORD,
         min_length=12,
     ),
+    Variable(
+        "PROMETHEUS_RETENTION_TIME",
+        "monitoring",
+        "How long Prometheus keeps samples (a Prometheus duration: 15d, 4w).",
+        default="15d",
+        pattern=r"^[0-9]+(ms|s|m|h|d|w|y)$",
+    ),
+    Variable(
+        "PROMETHEUS_RETENTION_SIZE",
+        "monitoring",
+        "Most disk Prometheus's samples may use; the oldest go first (512MB, 2GB).",
+        default="2GB",
+        pattern=r"^[0-9]+(B|KB|MB|GB|TB)$",
+    ),
     Variable("APP_IMAGE", "images", "App image reference.", pattern=NO_WHITESPACE),
     Variable("PYTHON_IMAGE", "images", "Base image of the app build.", pattern=NO_WHITESPACE),
     Variable("POSTGRES_IMAGE", "images", "PostgreSQL image.", pattern=NO_WHITESPACE),
@@ -455,6 +469,29 @@ VARIABLES: tuple[Variable, ...] = (
         "MIGRATIONS_HEAD",
         "images",
         "Alembic head(s) stamped into the build (a deploy skips migrations already applied).",
+        pattern=NO_WHITESPACE,
+    ),
+    Variable("PROMETHEUS_IMAGE", "images", "Prometheus image.", pattern=NO_WHITESPACE),
+    Variable("ALERTMANAGER_IMAGE", "images", "Alertmanager image.", pattern=NO_WHITESPACE),
+    Variable("GRAFANA_IMAGE", "images", "Grafana image (upstream only).", pattern=NO_WHITESPACE),
+    Variable("NODE_EXPORTER_IMAGE", "images", "node-exporter image.", pattern=NO_WHITESPACE),
+    Variable(
+        "POSTGRES_EXPORTER_IMAGE", "images", "postgres-exporter image.", pattern=NO_WHITESPACE
+    ),
+    Variable("NGINX_EXPORTER_IMAGE", "images", "nginx exporter image.", pattern=NO_WHITESPACE),
+    Variable(
+        "BLACKBOX_EXPORTER_IMAGE", "images", "blackbox exporter image.", pattern=NO_WHITESPACE
+    ),
+    Variable(
+        "SHIPYARD_MONITORING_DIR",
+        "images",
+        "Where the monitoring profile's rendered prometheus.yml and alertmanager.yml are.",
+        pattern=NO_WHITESPACE,
+    ),
+    Variable(
+        "SHIPYARD_TEXTFILE_DIR",
+        "images",
+        "node-exporter's textfile directory (backup.metrics_dir), for the monitoring profile.",
         pattern=NO_WHITESPACE,
     ),
     Variable(
