@@ -21,7 +21,8 @@ COMPOSE_FILE = PROJECT_ROOT / "compose" / "compose.monitoring.yaml"
 IMAGE_KEYS = tuple(image.key for image in MONITORING_CATALOG)
 GRAFANA = "grafana"
 CONTAINER_UID = 65534
-"""nobody: the user Prometheus and Alertmanager run as, upstream and in the stand-ins."""
+"""nobody: the user Prometheus, Alertmanager and the exporters run as (upstream and stand-ins)."""
+GRAFANA_UID = 472
 
 PORTS = {"prometheus": 9090, "alertmanager": 9093, "grafana": 3000}
 """Container ports published on 127.0.0.1 (at a port Docker picks)."""
@@ -67,10 +68,8 @@ def scrape_targets(public_url: str, values: dict[str, str]) -> ScrapeTargets:
 
 
 def render_files(env: Environment, values: dict[str, str], directory: Path) -> list[Path]:
-    """Write prometheus.yml and alertmanager.yml for `env` into `directory`; their paths.
-
-    alertmanager.yml holds the receivers' secrets: written to a temporary file with mode
-    0400, owned by the containers' user when run as root, then renamed into place.
+    """Write prometheus.yml, alertmanager.yml and the secret files for `env` into
+    `directory`; their paths. Everything but prometheus.yml holds secrets (write_private).
     """
     directory.mkdir(parents=True, exist_ok=True)
     settings = PrometheusSettings(
@@ -81,15 +80,29 @@ def render_files(env: Environment, values: dict[str, str], directory: Path) -> l
     prometheus = directory / "prometheus.yml"
     prometheus.write_text(render_prometheus(settings))
     prometheus.chmod(0o644)
-    alertmanager = directory / "alertmanager.yml"
-    temp = directory / ".alertmanager.yml.tmp"
-    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
+    private = {
+        "alertmanager.yml": (render_alertmanager(receivers_from_env(values)), CONTAINER_UID),
+        "postgres_password": (values.get("POSTGRES_PASSWORD", ""), CONTAINER_UID),
+        "grafana_admin_password": (values.get("GRAFANA_ADMIN_PASSWORD", ""), GRAFANA_UID),
+    }
+    written = [prometheus]
+    for name, (text, owner) in private.items():
+        written.append(write_private(directory / name, text, owner))
+    return written
+
+
+def write_private(path: Path, text: str, owner: int) -> Path:
+    """Write a secret-holding file: a temporary file created mode 0400, owned by the
+    container user `owner` when run as root, then renamed into place."""
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.unlink(missing_ok=True)
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
     with os.fdopen(descriptor, "w") as out:
-        out.write(render_alertmanager(receivers_from_env(values)))
+        out.write(text)
     if os.geteuid() == 0:
-        os.chown(temp, CONTAINER_UID, CONTAINER_UID)
-    temp.replace(alertmanager)
-    return [prometheus, alertmanager]
+        os.chown(temp, owner, owner)
+    temp.replace(path)
+    return path
 
 
 def compose_variables(

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.support import IsolatedLocal, free_port, run_inv, test_project
+from tests.integration import support
+from tests.integration.support import IsolatedLocal, free_port, run_inv
 
 STATUS_TIMEOUT = 240
 
@@ -25,7 +26,7 @@ def docker_lines(*argv: str) -> list[str]:
 @pytest.fixture(scope="module")
 def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IsolatedLocal]:
     stack = IsolatedLocal(
-        project=test_project("docstore-mon"),
+        project=support.test_project("docstore-mon"),
         env_file=tmp_path_factory.mktemp("monitoring") / ".env",
         port=free_port(),
     )

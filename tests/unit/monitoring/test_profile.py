@@ -43,8 +43,9 @@ def test_rendered_files_alertmanager_is_private(tmp_path: Path) -> None:
     env = load_config().environment("production")
     values = {"ALERT_EMAIL_TO": "ops@example.com", "ALERT_SMTP_SMARTHOST": "smtp.example:587",
               "ALERT_SMTP_PASSWORD": "smtp-secret-123456"}  # fmt: skip
-    prometheus, alertmanager = render_files(env, values, tmp_path)
-    assert stat.S_IMODE(alertmanager.stat().st_mode) == 0o400
+    prometheus, alertmanager, *secret_files = render_files(env, values, tmp_path)
+    for private in (alertmanager, *secret_files):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o400
     config = yaml.safe_load(prometheus.read_text())
     assert config["rule_files"] == ["/etc/prometheus/rules/shipyard.rules.yml"]
     assert config["global"]["external_labels"] == {"env": "production"}
