@@ -49,7 +49,7 @@ def local_environment(config: ShipyardConfig, name: str) -> Environment:
     if not env.is_local:
         raise ConfigError(
             f"`inv monitoring.up` starts the profile on this machine; {name} is a VM",
-            hint="on a VM the profile runs beside the deployed stack (docs/monitoring.md)",
+            hint="starting it on a VM is not done yet (docs/monitoring.md, On a VM)",
         )
     return env
 
