@@ -3,7 +3,20 @@
 from invoke import Collection
 
 import tasks.secret_tasks as secret_tasks  # not `secrets`: tasks/ is on sys.path
-from tasks import backup, checks, ci, db, deploy, env, images, quality, release, sandbox, stack
+from tasks import (
+    backup,
+    checks,
+    ci,
+    db,
+    deploy,
+    env,
+    images,
+    monitoring,
+    quality,
+    release,
+    sandbox,
+    stack,
+)
 
 ns = Collection()
 for task in (stack.setup, stack.up, stack.down, stack.ps, stack.logs):
@@ -25,3 +38,5 @@ ns.add_collection(deploy.lock)
 ns.add_collection(release.collection)
 ns.add_collection(ci.collection)
 ns.add_collection(Collection.from_module(secret_tasks), name="secrets")
+ns.add_collection(monitoring.collection)
+ns.add_collection(monitoring.alerts)

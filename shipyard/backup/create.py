@@ -28,7 +28,7 @@ from shipyard.backup.manifest import (
     ObjectsPart,
     new_backup_id,
 )
-from shipyard.backup.metrics import textfile, write_textfile
+from shipyard.backup.metrics import failure_textfile, textfile, write_textfile
 from shipyard.backup.objects import mirror_bucket
 from shipyard.backup.prune import PruneReport, prune
 from shipyard.backup.store import part_size_for
@@ -161,7 +161,11 @@ def run_backup(
 ) -> BackupReport:
     """`inv backup`: lock, back up, write the metrics file, then apply retention."""
     with held(ctx.site.runner, ctx.lock_path, "backup", warn):
-        manifest = take_backup(ctx, kind=kind, step=step, warn=warn)
+        try:
+            manifest = take_backup(ctx, kind=kind, step=step, warn=warn)
+        except Exception:
+            _record_failure(ctx, warn)
+            raise
         report = BackupReport(manifest)
         sizes = {
             "database_stored": manifest.database.stored_bytes,
@@ -184,6 +188,20 @@ def run_backup(
             step("retention")
             report.pruned = prune(ctx, dry_run=False)
     return report
+
+
+def _record_failure(ctx: BackupContext, warn: Say) -> None:
+    """Write the failure metric beside the success one; a failure to write it only warns
+    (the backup's own error is the one to report)."""
+    try:
+        write_textfile(
+            ctx.site.runner,
+            ctx.host_path(ctx.settings.metrics_dir),
+            f"shipyard_backup_failure_{ctx.env.project}_{ctx.env.name}.prom",
+            failure_textfile(ctx.env.name, failed=time.time()),
+        )
+    except ShipyardError as exc:  # never hide the backup's own error
+        warn(f"could not write the backup failure metric: {exc}")
 
 
 def backup_plan(ctx: BackupContext) -> list[str]:

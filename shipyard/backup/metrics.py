@@ -31,6 +31,17 @@ def textfile(env: str, *, finished: float, duration: float, sizes: dict[str, int
     return "\n".join(lines) + "\n"
 
 
+def failure_textfile(env: str, *, failed: float) -> str:
+    """The metric of a failed backup run (its own file: the success metrics stay as they
+    were, so `BackupLastRunFailed` compares the two timestamps)."""
+    name = f"{PREFIX}_last_failure_timestamp_seconds"
+    return (
+        f"# HELP {name} When a backup run last failed.\n"
+        f"# TYPE {name} gauge\n"
+        f'{name}{{env="{env}"}} {failed:.3f}\n'
+    )
+
+
 def write_textfile(runner: Runner, directory: PurePosixPath, name: str, text: str) -> str:
     """Write atomically (temp file, then rename) on the runner's host; the final path."""
     final = directory / name

@@ -81,22 +81,77 @@ CATALOG: tuple[ThirdPartyImage, ...] = (
 )
 
 
+MONITORING_CATALOG: tuple[ThirdPartyImage, ...] = (
+    ThirdPartyImage(
+        key="prometheus",
+        variable="PROMETHEUS_IMAGE",
+        upstream="prom/prometheus:v2.53.4",
+        standin="shipyard-local/prometheus:2.42",
+        summary="Debian prometheus 2.42 (with promtool), wget for its health check",
+    ),
+    ThirdPartyImage(
+        key="alertmanager",
+        variable="ALERTMANAGER_IMAGE",
+        upstream="prom/alertmanager:v0.27.0",
+        standin="shipyard-local/alertmanager:0.25",
+        summary="Debian prometheus-alertmanager 0.25 (with amtool), wget",
+    ),
+    ThirdPartyImage(
+        key="node-exporter",
+        variable="NODE_EXPORTER_IMAGE",
+        upstream="prom/node-exporter:v1.8.2",
+        standin="shipyard-local/node-exporter:1.5",
+        summary="Debian prometheus-node-exporter 1.5",
+    ),
+    ThirdPartyImage(
+        key="postgres-exporter",
+        variable="POSTGRES_EXPORTER_IMAGE",
+        upstream="quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+        standin="shipyard-local/postgres-exporter:0.11",
+        summary="Debian prometheus-postgres-exporter 0.11",
+    ),
+    ThirdPartyImage(
+        key="nginx-exporter",
+        variable="NGINX_EXPORTER_IMAGE",
+        upstream="nginx/nginx-prometheus-exporter:1.3.0",
+        standin="shipyard-local/nginx-exporter:0.11",
+        summary="Debian prometheus-nginx-exporter 0.11",
+    ),
+    ThirdPartyImage(
+        key="blackbox-exporter",
+        variable="BLACKBOX_EXPORTER_IMAGE",
+        upstream="prom/blackbox-exporter:v0.25.0",
+        standin="shipyard-local/blackbox-exporter:0.23",
+        summary="Debian prometheus-blackbox-exporter 0.23",
+    ),
+)
+"""The monitoring profile's images (compose/compose.monitoring.yaml): resolved when the
+profile starts, never by `inv setup`. Grafana has no Debian package and no stand-in."""
+
+ALL_IMAGES: tuple[ThirdPartyImage, ...] = CATALOG + MONITORING_CATALOG
+
+
 def keys() -> list[str]:
-    """The keys of every catalogued image, in build order."""
+    """The keys of every image the base stack needs, in build order."""
     return [image.key for image in CATALOG]
+
+
+def all_keys() -> list[str]:
+    """The keys of every catalogued image, the monitoring profile's included."""
+    return [image.key for image in ALL_IMAGES]
 
 
 def get(key: str) -> ThirdPartyImage:
     """The catalogued image `key`, or a ConfigError naming the known keys."""
-    for image in CATALOG:
+    for image in ALL_IMAGES:
         if image.key == key:
             return image
-    raise ConfigError(f"unknown image {key!r}; known: {', '.join(keys())}")
+    raise ConfigError(f"unknown image {key!r}; known: {', '.join(all_keys())}")
 
 
 def select(selected: list[str] | tuple[str, ...] | None = None) -> list[ThirdPartyImage]:
-    """The images named in `selected` (all when None), in catalogue order."""
+    """The images named in `selected` (the base stack's when None), in catalogue order."""
     if selected is None:
         return list(CATALOG)
     wanted = {get(key).key for key in selected}
-    return [image for image in CATALOG if image.key in wanted]
+    return [image for image in ALL_IMAGES if image.key in wanted]

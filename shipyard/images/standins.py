@@ -21,6 +21,7 @@ from pathlib import Path
 from shipyard import console
 from shipyard.images.base import build_base
 from shipyard.images.catalog import (
+    ALL_IMAGES,
     BASE_TAG,
     COMPOSE_FILE,
     CONTEXT_HASH_LABEL,
@@ -201,5 +202,5 @@ def build_standins(
             results.append(
                 StandinResult(image.key, image.standin, image.upstream, "built", seconds, size)
             )
-    order = {image.key: index for index, image in enumerate(select(None))}
+    order = {image.key: index for index, image in enumerate(ALL_IMAGES)}
     return sorted(results, key=lambda result: order[result.key])

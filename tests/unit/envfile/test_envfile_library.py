@@ -185,6 +185,10 @@ def test_the_schema_declares_what_the_issue_lists():
         "BACKUP_S3_ACCESS_KEY": 16,  # issue 6: backups
         "BACKUP_S3_SECRET_KEY": 24,
         "REGISTRY_PASSWORD": 8,  # issue 5: registry delivery
+        "ALERT_SMTP_PASSWORD": 8,  # issue 13: alerting and monitoring
+        "ALERT_PAGERDUTY_ROUTING_KEY": 20,
+        "ALERT_SLACK_WEBHOOK_URL": 20,
+        "GRAFANA_ADMIN_PASSWORD": 12,
     }
     assert BY_NAME["HTTP_PORT"].allowed_in == {"local", "sandbox"}
     assert all(v.default is None or type_problem(v, v.default) is None for v in VARIABLES)
