@@ -44,9 +44,12 @@ def smoke(c, env=LOCAL, url=None, version=None, git_sha=None, burst=True, junit=
 
         info = read_build_info(PROJECT_ROOT, LocalRunner(PROJECT_ROOT))
         expected = ExpectedVersion(version=info.version, git_sha=info.git_sha)
+    from shipyard.edge.settings import trust_file
+
     report = Path(junit) if junit else PROJECT_ROOT / "reports" / f"smoke-{env}.xml"
     console.step(f"smoke checks against {target}")
-    run = run_smoke_suite(target, expected, burst=burst, junit=report)
+    ca_file = trust_file(load_config(c.config).environment(env))
+    run = run_smoke_suite(target, expected, burst=burst, junit=report, ca_file=ca_file)
     if json:
         console.emit_json(
             {

@@ -95,8 +95,11 @@ def suite_argv(python: str, junit: Path, *, burst: bool) -> list[str]:
     return argv
 
 
-def suite_environment(url: str, expected: ExpectedVersion | None) -> dict[str, str]:
-    """The target, handed to tests/smoke/conftest.py through the environment."""
+def suite_environment(
+    url: str, expected: ExpectedVersion | None, ca_file: Path | None = None
+) -> dict[str, str]:
+    """The target, handed to tests/smoke/conftest.py through the environment; `ca_file`
+    is a CA the TLS checks trust besides the system's (a test CA's root)."""
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https") or not urlsplit(url).hostname:
         raise ConfigError(f"{url!r} is not an http(s) URL", hint="pass --url https://host")
@@ -105,6 +108,7 @@ def suite_environment(url: str, expected: ExpectedVersion | None) -> dict[str, s
         "SHIPYARD_SMOKE_URL": url,
         "SHIPYARD_SMOKE_VERSION": expected.version if expected else "",
         "SHIPYARD_SMOKE_GIT_SHA": (expected.git_sha or "") if expected else "",
+        "SHIPYARD_SMOKE_CA_FILE": str(ca_file or ""),
     }
 
 
@@ -144,6 +148,7 @@ def run_smoke_suite(
     burst: bool = True,
     junit: Path | None = None,
     runner: Runner | None = None,
+    ca_file: Path | None = None,
 ) -> SmokeRun:
     """Run the suite against `url`; never raises for a failing check (see SmokeRun.ok)."""
     runner = runner or LocalRunner(PROJECT_ROOT)
@@ -153,7 +158,7 @@ def run_smoke_suite(
         report.parent.mkdir(parents=True, exist_ok=True)
         result = runner.run(
             suite_argv(sys.executable, report, burst=burst),
-            env=suite_environment(url, expected),
+            env=suite_environment(url, expected, ca_file),
             timeout=SUITE_TIMEOUT_SECONDS,
         )
         if result.exit_code not in (0, _PYTEST_FAILED) or not report.exists():

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from shipyard.config import Environment
+from shipyard.envfile.load import read_env_file
 from shipyard.envfile.rules import parse_bool
 from shipyard.errors import ConfigError
 
@@ -30,6 +33,7 @@ class EdgeSettings:
     acme_ca_file: str = ""
     cert_file: str = ""
     key_file: str = ""
+    trust_file: str = ""
 
     @property
     def tls(self) -> bool:
@@ -102,4 +106,17 @@ def edge_settings(values: Mapping[str, str]) -> EdgeSettings:
         acme_ca_file=values.get("ACME_CA_FILE", ""),
         cert_file=values.get("TLS_CERT_FILE", ""),
         key_file=values.get("TLS_KEY_FILE", ""),
+        trust_file=values.get("TLS_TRUST_FILE", ""),
     )
+
+
+def trust_file(env: Environment) -> Path | None:
+    """TLS_TRUST_FILE of an environment's env file (a test CA clients of it trust), as a
+    path; None when unset or the environment is not https."""
+    if not env.public_url.startswith("https://"):
+        return None
+    path = env.path(env.env_file)
+    if not path.exists():
+        return None
+    value = read_env_file(path).get("TLS_TRUST_FILE", "")
+    return env.path(Path(value)) if value else None

@@ -6,6 +6,7 @@ collect (its file pattern is `test_*.py`): they need a running environment to ai
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ class Target:
     url: str
     version: str | None
     git_sha: str | None
+    ca_file: str | None = None
 
     @property
     def https(self) -> bool:
@@ -64,13 +66,24 @@ def target() -> Target:
         url=url.rstrip("/"),
         version=os.environ.get("SHIPYARD_SMOKE_VERSION") or None,
         git_sha=os.environ.get("SHIPYARD_SMOKE_GIT_SHA") or None,
+        ca_file=os.environ.get("SHIPYARD_SMOKE_CA_FILE") or None,
     )
+
+
+def tls_context(target: Target) -> ssl.SSLContext:
+    """The system's CAs, plus the environment's test CA when `inv smoke` names one."""
+    context = ssl.create_default_context()
+    if target.ca_file:
+        context.load_verify_locations(cafile=target.ca_file)
+    return context
 
 
 @pytest.fixture(scope="session")
 def client(target: Target) -> Iterator[httpx.Client]:
     """One HTTP client for the session; redirects are not followed (they are checked)."""
-    with httpx.Client(base_url=target.url, timeout=10.0, follow_redirects=False) as session:
+    with httpx.Client(
+        base_url=target.url, timeout=10.0, follow_redirects=False, verify=tls_context(target)
+    ) as session:
         yield session
 
 
