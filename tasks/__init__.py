@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from tasks import backup, checks, db, deploy, env, images, quality, sandbox, stack
+from tasks import backup, certs, checks, db, deploy, env, images, quality, sandbox, stack
 
 ns = Collection()
 for task in (stack.setup, stack.up, stack.down, stack.ps, stack.logs):
@@ -21,3 +21,4 @@ ns.add_task(backup.restore)
 for task in (deploy.deploy_, deploy.rollback, deploy.status_, deploy.releases, deploy.audit):
     ns.add_task(task)
 ns.add_collection(deploy.lock)
+ns.add_collection(certs.collection)
