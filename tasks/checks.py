@@ -48,8 +48,15 @@ def smoke(c, env=LOCAL, url=None, version=None, git_sha=None, burst=True, junit=
 
     report = Path(junit) if junit else PROJECT_ROOT / "reports" / f"smoke-{env}.xml"
     console.step(f"smoke checks against {target}")
-    ca_file = trust_file(load_config(c.config).environment(env))
-    run = run_smoke_suite(target, expected, burst=burst, junit=report, ca_file=ca_file)
+    environment = load_config(c.config).environment(env)
+    run = run_smoke_suite(
+        target,
+        expected,
+        burst=burst,
+        junit=report,
+        ca_file=trust_file(environment),
+        http_port=environment.http_port,
+    )
     if json:
         console.emit_json(
             {

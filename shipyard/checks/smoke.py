@@ -96,10 +96,14 @@ def suite_argv(python: str, junit: Path, *, burst: bool) -> list[str]:
 
 
 def suite_environment(
-    url: str, expected: ExpectedVersion | None, ca_file: Path | None = None
+    url: str,
+    expected: ExpectedVersion | None,
+    ca_file: Path | None = None,
+    http_port: int | None = None,
 ) -> dict[str, str]:
     """The target, handed to tests/smoke/conftest.py through the environment; `ca_file`
-    is a CA the TLS checks trust besides the system's (a test CA's root)."""
+    is a CA the TLS checks trust besides the system's (a test CA's root), `http_port`
+    where plain HTTP answers when it is not 80 (a sandbox)."""
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https") or not urlsplit(url).hostname:
         raise ConfigError(f"{url!r} is not an http(s) URL", hint="pass --url https://host")
@@ -109,6 +113,7 @@ def suite_environment(
         "SHIPYARD_SMOKE_VERSION": expected.version if expected else "",
         "SHIPYARD_SMOKE_GIT_SHA": (expected.git_sha or "") if expected else "",
         "SHIPYARD_SMOKE_CA_FILE": str(ca_file or ""),
+        "SHIPYARD_SMOKE_HTTP_PORT": str(http_port or ""),
     }
 
 
@@ -149,6 +154,7 @@ def run_smoke_suite(
     junit: Path | None = None,
     runner: Runner | None = None,
     ca_file: Path | None = None,
+    http_port: int | None = None,
 ) -> SmokeRun:
     """Run the suite against `url`; never raises for a failing check (see SmokeRun.ok)."""
     runner = runner or LocalRunner(PROJECT_ROOT)
@@ -158,7 +164,7 @@ def run_smoke_suite(
         report.parent.mkdir(parents=True, exist_ok=True)
         result = runner.run(
             suite_argv(sys.executable, report, burst=burst),
-            env=suite_environment(url, expected, ca_file),
+            env=suite_environment(url, expected, ca_file, http_port),
             timeout=SUITE_TIMEOUT_SECONDS,
         )
         if result.exit_code not in (0, _PYTEST_FAILED) or not report.exists():

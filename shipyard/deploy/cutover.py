@@ -98,7 +98,11 @@ def smoke(target: Target, facts: ReleaseFacts) -> None:
     expected = ExpectedVersion(facts.version, facts.git_sha)
     with console.status(f"smoke checks against {target.env.public_url}"):
         run = run_smoke_suite(
-            target.env.public_url, expected, burst=False, ca_file=trust_file(target.env)
+            target.env.public_url,
+            expected,
+            burst=False,
+            ca_file=trust_file(target.env),
+            http_port=target.env.http_port,
         )
     if not run.ok:
         failed = "; ".join(f"{check.name}: {check.detail}" for check in run.failed)

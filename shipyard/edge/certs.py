@@ -119,10 +119,9 @@ def lego_failure(output: str) -> str:
     if not lines:
         tail = [line for line in output.splitlines() if line.strip()]
         return tail[-1].strip() if tail else "lego failed with no output"
-    line = lines[-1]
+    line = re.sub(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", "", lines[-1]).strip()
     match = re.search(r"\[(?P<name>[^\]]+)\] (?P<rest>.*)", line)
-    text = f"{match['name']}: {match['rest']}" if match else line
-    return re.sub(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", "", text).strip()
+    return f"{match['name']}: {match['rest']}" if match else line
 
 
 def _byo(target: Target, settings: EdgeSettings, image: str) -> CertOutcome:

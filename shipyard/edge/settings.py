@@ -96,7 +96,7 @@ def edge_settings(values: Mapping[str, str]) -> EdgeSettings:
             "TLS_CERT_FILE and TLS_KEY_FILE must be set together",
             hint="name both files of the certificate you bring, or neither to use ACME",
         )
-    return EdgeSettings(
+    settings = EdgeSettings(
         public_url=values.get("PUBLIC_URL", ""),
         extra_names=_names(values.get("TLS_EXTRA_NAMES", "")),
         hsts_include_subdomains=bool(parse_bool(values.get("HSTS_INCLUDE_SUBDOMAINS", "false"))),
@@ -108,6 +108,12 @@ def edge_settings(values: Mapping[str, str]) -> EdgeSettings:
         key_file=values.get("TLS_KEY_FILE", ""),
         trust_file=values.get("TLS_TRUST_FILE", ""),
     )
+    if settings.tls and not settings.bring_your_own and not settings.acme_email:
+        raise ConfigError(
+            "ACME_EMAIL is not set: the ACME account needs a contact address",
+            hint="set ACME_EMAIL (expiry notices), or bring a certificate with TLS_CERT_FILE",
+        )
+    return settings
 
 
 def trust_file(env: Environment) -> Path | None:

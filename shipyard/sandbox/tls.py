@@ -60,6 +60,7 @@ def env_values(env: Environment, ca: testca.TestCA) -> dict[str, str]:
         "ACME_DIRECTORY": ca.directory_url,
         "ACME_CA_FILE": str(ca.server_ca),
         "TLS_TRUST_FILE": str(ca.root),
+        "ACME_EMAIL": "sandbox@example.org",
     }
 
 
