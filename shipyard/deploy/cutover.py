@@ -88,6 +88,9 @@ def certificate(target: Target, facts: ReleaseFacts) -> None:
 
     settings = edge_settings(read_env_file(target.env.path(target.env.env_file)))
     outcome = certs.ensure(target, settings, facts.images["ACME_IMAGE"])
+    if not settings.bring_your_own:
+        argv = certs.start_renewer_argv(target, facts.release)
+        target.run(argv, "starting the certificate renewer", timeout=120)
     if outcome and outcome.info:
         left = outcome.info.days_left(datetime.now(UTC))
         console.done(f"certificate {outcome.action}: {outcome.info.issuer}, {left:.0f} days left")

@@ -16,6 +16,7 @@ handshake reads the old file or the new one, never half of one.
 from __future__ import annotations
 
 import posixpath
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,6 +53,10 @@ class CertsLayout:
     def acme_ca(self) -> str:
         return posixpath.join(self.root, "acme-ca.pem")
 
+    @property
+    def renew_script(self) -> str:
+        return posixpath.join(self.root, "renew.sh")
+
 
 def renew_days(lifetime_days: float) -> int:
     """lego's `--days` for renewing when a third of the lifetime remains (at least 1)."""
@@ -77,6 +82,26 @@ INSTALL = (
 0600) by a rename, when it differs."""
 
 
+def _lego_flags(directory: str, names: Sequence[str], email: str) -> list[str]:
+    flags = ["--server", directory, "--accept-tos", "--path", f"{CONTAINER_CERTS}/acme"]
+    flags += ["--http", "--http.webroot", f"{CONTAINER_CERTS}/webroot", "--key-type", KEY_TYPE]
+    flags += ["--pem"]
+    if email:
+        flags += ["--email", email]
+    for name in names:
+        flags += ["--domains", name]
+    return flags
+
+
+def _after_lego(names: Sequence[str]) -> str:
+    """Shell after a successful lego: keys 0600, edge.pem installed from lego's PEM."""
+    pem = f"{CONTAINER_CERTS}/acme/certificates/{names[0].replace('*', '_')}.pem"
+    return (
+        f"find {CONTAINER_CERTS}/acme -type f -name '*.key' -exec chmod 600 {{}} +; "
+        f"src={shlex.quote(pem)}; " + INSTALL.format(pem=EDGE_PEM, uid=NGINX_UID)
+    )
+
+
 def lego_argv(
     image: str,
     layout: CertsLayout,
@@ -92,26 +117,37 @@ def lego_argv(
 
     A renewal asked for by a person starts at once (`--no-random-sleep`: lego otherwise
     waits up to 8 minutes when it has no terminal); the VM's own timer keeps the wait."""
-    flags = ["--server", directory, "--accept-tos", "--path", f"{CONTAINER_CERTS}/acme"]
-    flags += ["--http", "--http.webroot", f"{CONTAINER_CERTS}/webroot", "--key-type", KEY_TYPE]
-    flags += ["--pem"]
-    if email:
-        flags += ["--email", email]
-    for name in names:
-        flags += ["--domains", name]
+    flags = _lego_flags(directory, names, email)
     action = ["run"] if days is None else ["renew", "--days", str(days), "--no-random-sleep"]
-    pem = f"{CONTAINER_CERTS}/acme/certificates/{names[0].replace('*', '_')}.pem"
-    script = (
-        'set -e; src="$1"; shift; /lego "$@"; '
-        f"find {CONTAINER_CERTS}/acme -type f -name '*.key' -exec chmod 600 {{}} +; "
-        + INSTALL.format(pem=EDGE_PEM, uid=NGINX_UID)
-    )
+    script = 'set -e; /lego "$@"; ' + _after_lego(names)
     docker = ["docker", "run", "--rm", "--network", "host"]
     docker += ["--volume", f"{layout.root}:{CONTAINER_CERTS}"]
     if test_ca:
         docker += ["--env", f"LEGO_CA_CERTIFICATES={CONTAINER_CERTS}/acme-ca.pem"]
-    docker += ["--entrypoint", "sh", image, "-c", script, "sh", pem]
+    docker += ["--entrypoint", "sh", image, "-c", script, "sh"]
     return [*docker, *flags, *action]
+
+
+def renew_script(directory: str, names: Sequence[str], email: str, days: int, test_ca: bool) -> str:
+    """renew.sh for the VM's `acme` service: `lego renew` when at most `days` days are left
+    (a third of the current certificate's lifetime; rewritten at every issue or renewal),
+    with lego's random wait kept, then edge.pem installed when it changed."""
+    flags = " ".join(shlex.quote(flag) for flag in _lego_flags(directory, names, email))
+    ca = f"export LEGO_CA_CERTIFICATES={CONTAINER_CERTS}/acme-ca.pem\n" if test_ca else ""
+    return (
+        "#!/bin/sh\n"
+        "# Written by Shipyard (`inv certs.*`, `inv deploy`); run by the VM's acme service.\n"
+        "set -e\n"
+        f"{ca}"
+        f"/lego {flags} renew --days {days}\n"
+        f"{_after_lego(names)}\n"
+    )
+
+
+def write_file_argv(path: str, mode: str) -> list[str]:
+    """Write standard input to `path` (a temporary name, then a rename) with `mode`."""
+    script = 'set -e; cat > "$1.tmp"; chmod "$2" "$1.tmp"; mv -f "$1.tmp" "$1"'
+    return ["sh", "-c", script, "sh", path, mode]
 
 
 def install_pem_argv(image: str, layout: CertsLayout, source: str) -> list[str]:

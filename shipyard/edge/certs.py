@@ -26,6 +26,8 @@ from shipyard.edge.acme import (
     prepare_argv,
     read_pem_argv,
     renew_days,
+    renew_script,
+    write_file_argv,
 )
 from shipyard.edge.certinfo import CertInfo, byo_problem, certificate_info
 from shipyard.edge.settings import EdgeSettings
@@ -76,8 +78,23 @@ def _prepare(target: Target, settings: EdgeSettings) -> None:
     target.run(prepare_argv(layout), "creating shared/certs")
     if settings.acme_ca_file:
         ca = Path(settings.acme_ca_file).read_bytes()
-        argv = ["sh", "-c", 'umask 022; cat > "$1.tmp" && mv -f "$1.tmp" "$1"', "sh", layout.acme_ca]
+        argv = write_file_argv(layout.acme_ca, "0644")
         target.runner.stream_in(argv, [ca]).raise_for_status("uploading ACME_CA_FILE")
+
+
+def _write_renew_script(target: Target, settings: EdgeSettings, info: CertInfo | None) -> None:
+    """renew.sh for the VM's acme service, renewing at a third of `info`'s lifetime."""
+    if info is None:
+        return
+    text = renew_script(
+        settings.acme_directory,
+        settings.names,
+        settings.acme_email,
+        renew_days(info.lifetime_days),
+        bool(settings.acme_ca_file),
+    )
+    argv = write_file_argv(certs_layout(target).renew_script, "0644")
+    target.runner.stream_in(argv, [text.encode()]).raise_for_status("writing renew.sh")
 
 
 @contextlib.contextmanager
@@ -133,7 +150,7 @@ def _byo(target: Target, settings: EdgeSettings, image: str) -> CertOutcome:
         raise ConfigError(f"TLS_CERT_FILE {settings.cert_file}: {problem}")
     layout = certs_layout(target)
     source = f"{layout.root}/byo.pem"
-    argv = ["sh", "-c", 'umask 077; cat > "$1.tmp" && mv -f "$1.tmp" "$1"', "sh", source]
+    argv = write_file_argv(source, "0600")
     joined = key.rstrip(b"\n") + b"\n" + cert
     target.runner.stream_in(argv, [joined]).raise_for_status("uploading the certificate")
     target.run(install_pem_argv(image, layout, source), "installing the certificate")
@@ -147,7 +164,9 @@ def issue(target: Target, settings: EdgeSettings, image: str) -> CertOutcome:
         return _byo(target, settings, image)
     with console.status(f"ACME: certificate for {', '.join(settings.names)}"):
         _lego(target, settings, image, None)
-    return CertOutcome("issued", read_live(target, image))
+    info = read_live(target, image)
+    _write_renew_script(target, settings, info)
+    return CertOutcome("issued", info)
 
 
 def renew(target: Target, settings: EdgeSettings, image: str, *, force: bool) -> CertOutcome:
@@ -165,7 +184,18 @@ def renew(target: Target, settings: EdgeSettings, image: str, *, force: bool) ->
     days = FORCE_DAYS if force else renew_days(live.lifetime_days)
     with console.status(f"ACME: renewing {', '.join(settings.names)}"):
         _lego(target, settings, image, days)
-    return CertOutcome("renewed", read_live(target, image))
+    info = read_live(target, image)
+    _write_renew_script(target, settings, info)
+    return CertOutcome("renewed", info)
+
+
+RENEWER_SERVICE = "acme"
+
+
+def start_renewer_argv(target: Target, release: str) -> list[str]:
+    """Start the release's `acme` service (the VM's own renewals) if it is not running."""
+    base = target.project(release).base()
+    return [*base, "up", "--detach", "--no-deps", "--no-recreate", RENEWER_SERVICE]
 
 
 def ensure(target: Target, settings: EdgeSettings, image: str) -> CertOutcome | None:

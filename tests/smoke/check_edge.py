@@ -115,7 +115,8 @@ def test_rate_limit_answers_429_with_retry_after(target, detail):
     deadline = time.monotonic() + BURST_MAX_SECONDS
     limited_seen = threading.Event()
     limits = httpx.Limits(max_connections=BURST_CONCURRENCY)
-    with httpx.Client(base_url=target.url, timeout=5, limits=limits) as burst:
+    context = tls_context(target)
+    with httpx.Client(base_url=target.url, timeout=5, limits=limits, verify=context) as burst:
 
         def one(_: int) -> httpx.Response | None:
             if limited_seen.is_set() or time.monotonic() > deadline:
