@@ -16,7 +16,8 @@ from pathlib import Path
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import deploy_variables, release_env_text, unpack_bundle_argv
-from shipyard.edge.nginx_conf import render_docstore_conf
+from shipyard.edge.nginx_conf import LOCAL_NGINX, render_docstore_conf
+from shipyard.edge.policy import edge_policy
 from shipyard.edge.nginx_version import image_nginx_version
 from shipyard.edge.settings import edge_settings
 from shipyard.envfile.load import interpolate, parse_env_text
@@ -70,10 +71,11 @@ def bundle_files(
 def edge_conf(env_text: str, images: Mapping[str, str]) -> str:
     """conf.d/docstore.conf rendered for the env file's edge settings, in the syntax of
     the nginx image the release runs."""
-    settings = edge_settings(interpolate(parse_env_text(env_text).entries))
+    values = interpolate(parse_env_text(env_text).entries)
+    settings = edge_settings(values)
     nginx = images.get("NGINX_IMAGE")
-    version = image_nginx_version(nginx) if nginx and settings.tls else (1, 22, 0)
-    return render_docstore_conf(settings, version)
+    version = image_nginx_version(nginx) if nginx and settings.tls else LOCAL_NGINX
+    return render_docstore_conf(settings, version, edge_policy(values))
 
 
 def pack(files: Mapping[str, tuple[bytes, int]], mtime: float = 0.0) -> bytes:

@@ -9,14 +9,17 @@ from pathlib import Path
 
 from shipyard.edge.certinfo import byo_problem
 from shipyard.edge.nginx_conf import CERTS_MOUNT
+from shipyard.edge.policy import edge_policy
 from shipyard.edge.settings import EdgeSettings, edge_settings
 from shipyard.errors import ConfigError, PrerequisiteError
 
 
 def check_edge_settings(values: Mapping[str, str], file: Path) -> EdgeSettings:
-    """The edge settings of an env file; ConfigError (one line) for a brought certificate
-    that is unreadable, expired, not yet valid, for other names, or not its key's."""
+    """The edge settings of an env file; ConfigError (one line) for a bad edge policy, or
+    a brought certificate that is unreadable, expired, not yet valid, for other names, or
+    not its key's."""
     settings = edge_settings(values)
+    edge_policy(values)
     if not settings.bring_your_own:
         return settings
     paths = {"TLS_CERT_FILE": settings.cert_file, "TLS_KEY_FILE": settings.key_file}
