@@ -44,7 +44,7 @@ def smoke(c, env=LOCAL, url=None, version=None, git_sha=None, burst=True, junit=
 
         info = read_build_info(PROJECT_ROOT, LocalRunner(PROJECT_ROOT))
         expected = ExpectedVersion(version=info.version, git_sha=info.git_sha)
-    from shipyard.edge.settings import trust_file
+    from shipyard.edge.settings import cors_origin, trust_file
 
     report = Path(junit) if junit else PROJECT_ROOT / "reports" / f"smoke-{env}.xml"
     console.step(f"smoke checks against {target}")
@@ -56,6 +56,7 @@ def smoke(c, env=LOCAL, url=None, version=None, git_sha=None, burst=True, junit=
         junit=report,
         ca_file=trust_file(environment),
         http_port=environment.http_port,
+        cors_origin=cors_origin(environment),
     )
     if json:
         console.emit_json(

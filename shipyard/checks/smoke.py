@@ -100,10 +100,12 @@ def suite_environment(
     expected: ExpectedVersion | None,
     ca_file: Path | None = None,
     http_port: int | None = None,
+    cors_origin: str | None = None,
 ) -> dict[str, str]:
     """The target, handed to tests/smoke/conftest.py through the environment; `ca_file`
     is a CA the TLS checks trust besides the system's (a test CA's root), `http_port`
-    where plain HTTP answers when it is not 80 (a sandbox)."""
+    where plain HTTP answers when it is not 80 (a sandbox), `cors_origin` an origin the
+    edge allows (the CORS checks)."""
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https") or not urlsplit(url).hostname:
         raise ConfigError(f"{url!r} is not an http(s) URL", hint="pass --url https://host")
@@ -114,6 +116,7 @@ def suite_environment(
         "SHIPYARD_SMOKE_GIT_SHA": (expected.git_sha or "") if expected else "",
         "SHIPYARD_SMOKE_CA_FILE": str(ca_file or ""),
         "SHIPYARD_SMOKE_HTTP_PORT": str(http_port or ""),
+        "SHIPYARD_SMOKE_CORS_ORIGIN": cors_origin or "",
     }
 
 
@@ -155,6 +158,7 @@ def run_smoke_suite(
     runner: Runner | None = None,
     ca_file: Path | None = None,
     http_port: int | None = None,
+    cors_origin: str | None = None,
 ) -> SmokeRun:
     """Run the suite against `url`; never raises for a failing check (see SmokeRun.ok)."""
     runner = runner or LocalRunner(PROJECT_ROOT)
@@ -164,7 +168,7 @@ def run_smoke_suite(
         report.parent.mkdir(parents=True, exist_ok=True)
         result = runner.run(
             suite_argv(sys.executable, report, burst=burst),
-            env=suite_environment(url, expected, ca_file, http_port),
+            env=suite_environment(url, expected, ca_file, http_port, cors_origin),
             timeout=SUITE_TIMEOUT_SECONDS,
         )
         if result.exit_code not in (0, _PYTEST_FAILED) or not report.exists():
@@ -174,6 +178,8 @@ def run_smoke_suite(
             )
         checks = parse_junit(report.read_text(encoding="utf-8"))
     not_applicable = [] if urlsplit(url).scheme == "https" else ["https redirect and certificate"]
+    if not cors_origin:
+        not_applicable.append("CORS for an allowed origin (no CORS_ORIGINS)")
     return SmokeRun(
         url=url,
         checks=checks,

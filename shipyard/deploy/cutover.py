@@ -21,7 +21,7 @@ from shipyard.deploy.plan import (
     switch_current_argv,
 )
 from shipyard.deploy.rollback import Attempt, revert
-from shipyard.edge.settings import trust_file
+from shipyard.edge.settings import cors_origin, trust_file
 from shipyard.errors import CommandFailedError
 
 Prepared = TypeVar("Prepared")
@@ -106,6 +106,7 @@ def smoke(target: Target, facts: ReleaseFacts) -> None:
             burst=False,
             ca_file=trust_file(target.env),
             http_port=target.env.http_port,
+            cors_origin=cors_origin(target.env),
         )
     if not run.ok:
         failed = "; ".join(f"{check.name}: {check.detail}" for check in run.failed)

@@ -131,7 +131,6 @@ HEADERS = """\
     add_header Content-Security-Policy "default-src 'none'; frame-ancestors 'none'" always;
     add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;
     add_header Cross-Origin-Opener-Policy "same-origin" always;
-    add_header X-Request-ID $req_id always;
     add_header Access-Control-Allow-Origin $cors_origin always;
     add_header Access-Control-Allow-Credentials $cors_credentials always;
     add_header Access-Control-Allow-Methods $cors_methods always;
@@ -163,6 +162,8 @@ APP = """\
     error_page 429 = @rate_limited;
     location @rate_limited {{
 {headers}        add_header Retry-After $retry_after always;
+        # The app echoes the request id; nginx's own answers carry it too.
+        add_header X-Request-ID $req_id always;
         default_type application/json;
         return 429 '{{"detail":"rate limit exceeded, retry after $retry_after seconds"}}\\n';
     }}

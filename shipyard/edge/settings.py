@@ -126,3 +126,13 @@ def trust_file(env: Environment) -> Path | None:
         return None
     value = read_env_file(path).get("TLS_TRUST_FILE", "")
     return env.path(Path(value)) if value else None
+
+
+def cors_origin(env: Environment) -> str | None:
+    """The first of CORS_ORIGINS in the environment's env file (what the smoke suite's
+    CORS checks ask as); None when none is allowed."""
+    path = env.path(env.env_file)
+    if not path.exists():
+        return None
+    origins = [o.strip() for o in read_env_file(path).get("CORS_ORIGINS", "").split(",")]
+    return next((origin for origin in origins if origin), None)

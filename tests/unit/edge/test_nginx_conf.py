@@ -138,7 +138,8 @@ def test_timeouts_real_ip_and_request_id():
     assert "set_real_ip_from 10.0.0.0/16;\n    set_real_ip_from 192.0.2.7;" in text
     assert "real_ip_header X-Forwarded-For;" in text
     assert "set_real_ip_from" not in render(tls())
-    assert "add_header X-Request-ID $req_id always;" in text
+    limited = text.split("location @rate_limited {")[1].split("}")[0]
+    assert "add_header X-Request-ID $req_id always;" in limited
     assert "proxy_set_header X-Request-ID $req_id;" in text
 
 

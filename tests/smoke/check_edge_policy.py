@@ -1,0 +1,108 @@
+"""The edge policy nginx enforces: the request id passed through, CORS only for allowed
+origins, gzip for text, and (in the bounded burst) the stricter limit on writes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from tests.smoke.conftest import expect_status
+
+UNKNOWN_ORIGIN = "https://not-allowed.invalid"
+TEXT_BYTES = 4096
+# The write burst is bounded: at most this many requests, within this many seconds.
+WRITE_BURST_MAX_REQUESTS = 200
+WRITE_BURST_MAX_SECONDS = 20.0
+
+
+def test_request_id_is_passed_through(client, detail):
+    wanted = f"smoke-{uuid.uuid4().hex}"
+    response = client.get("/health", headers={"X-Request-ID": wanted})
+    expect_status(response, 200)
+    seen = response.headers.get("x-request-id")
+    assert seen == wanted, f"X-Request-ID {wanted} came back as {seen!r}"
+    detail("the client's X-Request-ID reaches the app and comes back")
+
+
+def test_unknown_origins_get_no_cors_headers(client, detail):
+    simple = client.get("/health", headers={"Origin": UNKNOWN_ORIGIN})
+    preflight = client.options(
+        "/documents",
+        headers={"Origin": UNKNOWN_ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
+    for response in (simple, preflight):
+        leaked = [name for name in response.headers if name.lower().startswith("access-control-")]
+        assert not leaked, f"{response.request.method} from an unknown origin got {leaked}"
+    detail(f"{UNKNOWN_ORIGIN}: no Access-Control-* header")
+
+
+@pytest.mark.cors
+def test_allowed_origin_preflight_is_answered_and_cached(client, target, detail):
+    assert target.cors_origin, "the cors marker runs only with an allowed origin"
+    preflight = client.options(
+        "/documents",
+        headers={
+            "Origin": target.cors_origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    expect_status(preflight, 204)
+    headers = preflight.headers
+    assert headers.get("access-control-allow-origin") == target.cors_origin
+    assert "POST" in headers.get("access-control-allow-methods", "")
+    assert headers.get("access-control-max-age", "").isdigit(), "no Access-Control-Max-Age"
+    simple = client.get("/health", headers={"Origin": target.cors_origin})
+    assert simple.headers.get("access-control-allow-origin") == target.cors_origin
+    assert "origin" in simple.headers.get("vary", "").lower(), "no Vary: Origin"
+    detail(f"{target.cors_origin}: 204, max-age {headers['access-control-max-age']} s")
+
+
+def test_text_is_gzipped_with_vary(client, detail):
+    text = ("shipyard smoke " * (TEXT_BYTES // 15)).encode()
+    created = client.post(
+        "/documents",
+        params={"title": f"smoke-gzip-{uuid.uuid4().hex[:8]}"},
+        content=text,
+        headers={"Content-Type": "text/plain"},
+    )
+    expect_status(created, 201)
+    path = f"/documents/{created.json()['id']}"
+    try:
+        response = client.get(f"{path}/content", headers={"Accept-Encoding": "gzip"})
+        expect_status(response, 200)
+        assert response.headers.get("content-encoding") == "gzip", (
+            f"text/plain came back with Content-Encoding {response.headers.get('content-encoding')!r}"
+        )
+        assert "accept-encoding" in response.headers.get("vary", "").lower(), "no Vary"
+        assert response.content == text, "the gzipped body differs from the text"
+        plain = client.get(f"{path}/content", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers, "compressed without Accept-Encoding"
+    finally:
+        expect_status(client.delete(path), 204)
+    detail(f"{len(text)} bytes of text/plain gzipped, Vary: Accept-Encoding")
+
+
+@pytest.mark.burst
+def test_writes_meet_the_stricter_limit_with_retry_after(client, detail):
+    """A short, bounded burst of writes (DELETEs of a document that does not exist)."""
+    deadline = time.monotonic() + WRITE_BURST_MAX_SECONDS
+    missing = f"/documents/{uuid.uuid4()}"
+    sent = 0
+    limited = None
+    while sent < WRITE_BURST_MAX_REQUESTS and time.monotonic() < deadline:
+        response = client.delete(missing)
+        sent += 1
+        if response.status_code == 429:
+            limited = response
+            break
+        expect_status(response, 404, 422)
+    assert limited is not None, f"{sent} writes in a burst, none answered 429: no write limit"
+    retry_after = limited.headers.get("retry-after", "")
+    assert retry_after.isdigit(), f"429 without a Retry-After header (got {retry_after!r})"
+    general = client.get("/health")
+    assert general.status_code == 200, "a read was refused after the writes were limited"
+    time.sleep(int(retry_after) + 1)
+    detail(f"429 after {sent - 1} writes, Retry-After: {retry_after}; reads still served")
