@@ -83,7 +83,9 @@ class Client:
         }
 
 
-def poll(url: str, context: ssl.SSLContext, http2: bool, client: Client, stop: threading.Event) -> None:
+def poll(
+    url: str, context: ssl.SSLContext, http2: bool, client: Client, stop: threading.Event
+) -> None:
     """GET /health on one connection until stopped; a GET whose reused connection closed
     unanswered is sent once more (counted as retried)."""
     deadline = time.monotonic() + LIMIT_SECONDS
@@ -108,7 +110,11 @@ def poll(url: str, context: ssl.SSLContext, http2: bool, client: Client, stop: t
 
 
 def handshakes(
-    url: str, context: ssl.SSLContext, client: Client, serials: list[tuple[float, str]], stop: threading.Event
+    url: str,
+    context: ssl.SSLContext,
+    client: Client,
+    serials: list[tuple[float, str]],
+    stop: threading.Event,
 ) -> None:
     """A new TLS connection every HANDSHAKE_INTERVAL; records the served serial."""
     parts = urlsplit(url)
@@ -153,7 +159,7 @@ def main() -> int:
         thread.start()
     time.sleep(1)
     started = time.monotonic()
-    renew = subprocess.run(  # noqa: S603 - our own task runner
+    renew = subprocess.run(
         [str(ROOT / ".venv/bin/inv"), "certs.renew", "--env", args.env, "--force"],
         cwd=ROOT,
         capture_output=True,

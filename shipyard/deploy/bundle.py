@@ -17,8 +17,8 @@ from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import deploy_variables, release_env_text, unpack_bundle_argv
 from shipyard.edge.nginx_conf import LOCAL_NGINX, render_docstore_conf
-from shipyard.edge.policy import edge_policy
 from shipyard.edge.nginx_version import image_nginx_version
+from shipyard.edge.policy import edge_policy
 from shipyard.edge.settings import edge_settings
 from shipyard.envfile.load import interpolate, parse_env_text
 from shipyard.envfile.upload import for_vm

@@ -175,9 +175,9 @@ def install_pem_argv(image: str, layout: CertsLayout, source: str) -> list[str]:
 def read_pem_argv(image: str, layout: CertsLayout) -> list[str]:
     """Print the certificates of live/edge.pem (no key) on stdout; nothing when absent."""
     script = (
-        'f=/certs/live/{pem}; [ -f "$f" ] || exit 0; '
+        f'f=/certs/live/{EDGE_PEM}; [ -f "$f" ] || exit 0; '
         "sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \"$f\""
-    ).format(pem=EDGE_PEM)
+    )
     return [
         "docker",
         "run",

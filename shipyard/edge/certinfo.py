@@ -105,7 +105,9 @@ def byo_problem(
         return f"expired on {info.not_after:%Y-%m-%d %H:%M} UTC"
     missing = [name for name in names if not info.covers(name)]
     if missing:
-        return f"does not cover {', '.join(missing)} (it names {', '.join(info.names) or 'nothing'})"
+        return (
+            f"does not cover {', '.join(missing)} (it names {', '.join(info.names) or 'nothing'})"
+        )
     public = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
     if key.public_key().public_bytes(der, public) != leaf.public_key().public_bytes(der, public):

@@ -289,10 +289,7 @@ def render_docstore_conf(
     app = _app(settings, policy)
     if not settings.tls:
         server = (
-            "server {\n"
-            f"    listen {HTTP_LISTEN} default_server;\n"
-            "    server_name _;\n\n"
-            f"{app}}}\n"
+            f"server {{\n    listen {HTTP_LISTEN} default_server;\n    server_name _;\n\n{app}}}\n"
         )
         return _header("an http environment", policy) + "\n" + server
     redirect = ACME_AND_REDIRECT.format(

@@ -22,6 +22,5 @@ def image_nginx_version(image: str) -> tuple[int, int, int]:
     try:
         return parse_nginx_version(result.stdout + result.stderr)
     except ValueError:
-        raise CommandFailedError(
-            f"could not read the nginx version of {image}: {(result.stderr or result.stdout).strip()[:200]}"
-        ) from None
+        said = (result.stderr or result.stdout).strip()[:200]
+        raise CommandFailedError(f"could not read the nginx version of {image}: {said}") from None

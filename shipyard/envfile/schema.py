@@ -388,8 +388,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "HTTPS_PORT",
         "tls",
-        "Host port nginx publishes https on (local and sandbox; staging and production use"
-        " 443).",
+        "Host port nginx publishes https on (local and sandbox; staging and production use 443).",
         type=VarType.INT,
         allowed_in=DEV,
         min_value=1,
@@ -450,8 +449,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "HSTS_INCLUDE_SUBDOMAINS",
         "tls",
-        "Add includeSubDomains to HSTS (max-age two years): only when every subdomain is"
-        " https.",
+        "Add includeSubDomains to HSTS (max-age two years): only when every subdomain is https.",
         type=VarType.BOOL,
         default="false",
     ),

@@ -160,9 +160,7 @@ def write_server_certificate(state: Path) -> None:
     (state / "server.pem").write_bytes(cert.public_bytes(pem))
     key_file = state / "server-key.pem"
     key_file.write_bytes(
-        key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     key_file.chmod(0o600)
 
@@ -192,7 +190,7 @@ def running(state: Path) -> bool:
 
 def _spawn(state: Path, name: str, argv: list[str], env: dict[str, str]) -> None:
     log = (state / f"{name}.log").open("ab")
-    process = subprocess.Popen(  # noqa: S603 - fixed binaries, our own arguments
+    process = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -226,7 +224,9 @@ def add_name(ca: TestCA, name: str, address: str = "127.0.0.1") -> None:
     )
 
 
-def start(state: Path, ports: tuple[int, int, int, int], http_port: int, names: list[str]) -> TestCA:
+def start(
+    state: Path, ports: tuple[int, int, int, int], http_port: int, names: list[str]
+) -> TestCA:
     """Start challtestsrv and Pebble (unless they run already), point `names` at 127.0.0.1
     and save Pebble's root as root.pem."""
     for binary in (PEBBLE, CHALLTESTSRV):
@@ -246,13 +246,17 @@ def start(state: Path, ports: tuple[int, int, int, int], http_port: int, names: 
     (state / "pebble.json").write_text(json.dumps(pebble_config(ca, http_port)), encoding="utf-8")
     (state / "testca.json").write_text(ca.to_json(), encoding="utf-8")
     _spawn(state, "challtestsrv", challtestsrv_argv(ca), {})
-    _spawn(state, "pebble", pebble_argv(ca), {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"})
+    _spawn(
+        state, "pebble", pebble_argv(ca), {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
+    )
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:
             for name in names:
                 add_name(ca, name)
-            ca.root.write_bytes(_get(f"https://127.0.0.1:{ca.management_port}/roots/0", ca.server_ca))
+            ca.root.write_bytes(
+                _get(f"https://127.0.0.1:{ca.management_port}/roots/0", ca.server_ca)
+            )
             _get(ca.directory_url, ca.server_ca)
             return ca
         except OSError as exc:

@@ -57,7 +57,9 @@ def served_serial(sandbox: HttpsSandbox) -> str:
 
 def must(result: subprocess.CompletedProcess[str], what: str) -> str:
     """The output of a command that must succeed."""
-    assert result.returncode == 0, f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    )
     return result.stdout
 
 
@@ -78,7 +80,10 @@ def https_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpsSan
 
 def test_first_deploy_serves_a_certificate_from_the_test_acme_server(https_sandbox):
     status = json.loads(
-        must(run_inv("certs.status", "--env", "sandbox", "--json", env=https_sandbox.overrides()), "status")
+        must(
+            run_inv("certs.status", "--env", "sandbox", "--json", env=https_sandbox.overrides()),
+            "status",
+        )
     )
     certificate = status["certificate"]
     assert certificate["issuer"].startswith("Pebble Intermediate CA")

@@ -30,7 +30,7 @@ def test_lego_runs_on_the_host_network_with_shared_certs_and_webroot():
     assert argv[-1] == "run"
     flags = argv[argv.index("--server") :]
     assert flags[:2] == ["--server", "https://acme.example/dir"]
-    assert ["--http.webroot", "/certs/webroot"] == flags[6:8]
+    assert flags[6:8] == ["--http.webroot", "/certs/webroot"]
     assert flags.count("--domains") == 2
     script = argv[argv.index("-c") + 1]
     assert "/certs/acme/certificates/docs.example.com.pem" in script
@@ -48,7 +48,9 @@ def test_a_person_renews_without_lego_s_random_wait_and_trusts_a_test_ca():
 
 
 def test_the_vm_s_renew_script_keeps_the_wait_and_renews_at_a_third():
-    text = renew_script("https://acme.example/dir", ["docs.example.com"], "o@example.com", 22, False)
+    text = renew_script(
+        "https://acme.example/dir", ["docs.example.com"], "o@example.com", 22, False
+    )
     assert "renew --days 22\n" in text
     assert "--no-random-sleep" not in text
     assert "LEGO_CA_CERTIFICATES" not in text

@@ -17,9 +17,7 @@ NOW = datetime.datetime(2026, 12, 3, 12, 0, tzinfo=datetime.UTC)
 PEM = serialization.Encoding.PEM
 
 
-def make(
-    names: list[str], days: float = 90, start: datetime.datetime = NOW
-) -> tuple[bytes, bytes]:
+def make(names: list[str], days: float = 90, start: datetime.datetime = NOW) -> tuple[bytes, bytes]:
     """A self-issued certificate for `names` valid `days` from `start`, and its key."""
     key = ec.generate_private_key(ec.SECP256R1())
     issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])

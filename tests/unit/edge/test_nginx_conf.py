@@ -112,7 +112,7 @@ def test_dev_environments_default_to_load_test_limits():
 
 def test_cors_only_for_configured_origins():
     none = render(tls())
-    assert '$http_origin;' not in none.split("map $http_origin $cors_origin {")[1].split("}")[0]
+    assert "$http_origin;" not in none.split("map $http_origin $cors_origin {")[1].split("}")[0]
     assert 'add_header Vary "Origin"' not in none
     text = render(tls(), CORS_ORIGINS="https://app.example.com", CORS_CREDENTIALS="true")
     origins = text.split("map $http_origin $cors_origin {")[1].split("}")[0]
@@ -131,9 +131,7 @@ def test_gzip_for_text_only():
 
 
 def test_timeouts_real_ip_and_request_id():
-    text = render(
-        tls(), PROXY_READ_TIMEOUT="120", REAL_IP_FROM="10.0.0.0/16, 192.0.2.7"
-    )
+    text = render(tls(), PROXY_READ_TIMEOUT="120", REAL_IP_FROM="10.0.0.0/16, 192.0.2.7")
     assert "proxy_read_timeout 120s;" in text
     assert "set_real_ip_from 10.0.0.0/16;\n    set_real_ip_from 192.0.2.7;" in text
     assert "real_ip_header X-Forwarded-For;" in text
