@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from invoke import Config
+from invoke.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,7 +47,7 @@ LIMIT_SECONDS = 300.0
 
 def invoke_environment(name: str) -> Environment:
     """Environment `name` as `inv` sees it: invoke.yaml plus INVOKE_* overrides."""
-    config = Config(project_location=str(ROOT))
+    config = Config(project_location=ROOT)
     config.load_project()
     config.load_shell_env()
     return load_config(config).environment(name)
@@ -127,7 +127,8 @@ def handshakes(
                 socket.create_connection((host, port), timeout=5) as raw,
                 context.wrap_socket(raw, server_hostname=host) as tls,
             ):
-                serial = tls.getpeercert()["serialNumber"]
+                certificate = tls.getpeercert() or {}
+                serial = str(certificate.get("serialNumber", "?"))
             client.successes.append(time.monotonic())
             serials.append((time.monotonic(), serial))
         except OSError as exc:
@@ -176,11 +177,12 @@ def main() -> int:
         return 1
     distinct = list(dict.fromkeys(serial for _, serial in serials))
     rows = [client.row() for client in clients]
+    failures = [f"{c.name}: {f}" for c in clients for f in c.failed[:3]]
     result = {
         "renew_seconds": round(renew_seconds, 1),
         "clients": rows,
         "serials_served": distinct,
-        "failures": [f"{c.name}: {f}" for c in clients for f in c.failed[:3]],
+        "failures": failures,
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -193,7 +195,7 @@ def main() -> int:
             f" {row['longest_gap_s']:>11.3f}s"
         )
     print(f"certificate serials served, in order: {' -> '.join(distinct)}")
-    for failure in result["failures"]:
+    for failure in failures:
         print(f"  {failure}")
     return 0
 

@@ -71,7 +71,7 @@ def set_values(path: Path, values: Mapping[str, str]) -> None:
         line = format_assignment(key, value)
         pattern = re.compile(rf"^{re.escape(key)}=.*$", re.MULTILINE)
         if pattern.search(text):
-            text = pattern.sub(lambda _match, line=line: line, text)
+            text = pattern.sub(line.replace("\\", "\\\\"), text)
         else:
             text = text.rstrip("\n") + "\n" + line + "\n"
     temporary = path.with_name(path.name + ".tmp")
