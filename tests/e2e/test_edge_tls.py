@@ -150,3 +150,9 @@ def test_a_forced_renewal_is_served_from_the_next_handshake(https_sandbox):
         "inv certs.renew --force",
     )
     assert served_serial(https_sandbox) != before
+
+
+def test_backup_saves_the_certificates(https_sandbox):
+    backup = run_inv("backup", "--env", "sandbox", env=https_sandbox.overrides())
+    must(backup, "inv backup")
+    assert "certificates: certs.tar" in backup.stderr, backup.stderr
