@@ -83,10 +83,11 @@ def certificate(target: Target, facts: ReleaseFacts) -> None:
     if not target.env.public_url.startswith("https://"):
         return
     from shipyard.edge import certs
-    from shipyard.edge.settings import edge_settings
+    from shipyard.edge.preflight import check_edge_settings
     from shipyard.envfile.load import read_env_file
 
-    settings = edge_settings(read_env_file(target.env.path(target.env.env_file)))
+    path = target.env.path(target.env.env_file)
+    settings = check_edge_settings(read_env_file(path), path)
     outcome = certs.ensure(target, settings, facts.images["ACME_IMAGE"])
     if not settings.bring_your_own:
         argv = certs.start_renewer_argv(target, facts.release)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from shipyard.edge.certinfo import byo_problem
@@ -14,27 +15,42 @@ from shipyard.edge.settings import EdgeSettings, edge_settings
 from shipyard.errors import ConfigError, PrerequisiteError
 
 
+def _beside(env_file: Path, value: str) -> str:
+    """A file named in the env file, relative to the env file's directory."""
+    if not value or Path(value).is_absolute():
+        return value
+    return str(env_file.parent / value)
+
+
 def check_edge_settings(values: Mapping[str, str], file: Path) -> EdgeSettings:
-    """The edge settings of an env file; ConfigError (one line) for a bad edge policy, or
+    """The edge settings of env file `file` (the files it names made absolute, relative to
+    its directory); ConfigError (one line) for a bad edge policy, a missing file, or
     a brought certificate that is unreadable, expired, not yet valid, for other names, or
     not its key's."""
     settings = edge_settings(values)
     edge_policy(values)
+    settings = replace(
+        settings,
+        cert_file=_beside(file, settings.cert_file),
+        key_file=_beside(file, settings.key_file),
+        acme_ca_file=_beside(file, settings.acme_ca_file),
+    )
+    if settings.acme_ca_file and not Path(settings.acme_ca_file).is_file():
+        raise ConfigError(f"{file.name}: ACME_CA_FILE {values['ACME_CA_FILE']}: no such file")
     if not settings.bring_your_own:
         return settings
     paths = {"TLS_CERT_FILE": settings.cert_file, "TLS_KEY_FILE": settings.key_file}
     contents = {}
-    for name, value in paths.items():
-        path = (file.parent / value) if not Path(value).is_absolute() else Path(value)
-        if not path.is_file():
-            raise ConfigError(f"{file.name}: {name} {value}: no such file")
-        contents[name] = path.read_bytes()
+    for name, path in paths.items():
+        if not Path(path).is_file():
+            raise ConfigError(f"{file.name}: {name} {values[name]}: no such file")
+        contents[name] = Path(path).read_bytes()
     now = datetime.datetime.now(datetime.UTC)
     names = settings.names
     problem = byo_problem(contents["TLS_CERT_FILE"], contents["TLS_KEY_FILE"], names, now)
     if problem:
         raise ConfigError(
-            f"{file.name}: TLS_CERT_FILE {settings.cert_file}: {problem}",
+            f"{file.name}: TLS_CERT_FILE {values['TLS_CERT_FILE']}: {problem}",
             hint="bring a current certificate for the public URL's host with its key, "
             "or unset TLS_CERT_FILE and TLS_KEY_FILE to use ACME",
         )

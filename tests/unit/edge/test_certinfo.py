@@ -84,3 +84,29 @@ def test_unfit_certificates_are_refused_with_the_reason():
         "the key does not belong to the certificate"
     )
     assert "no PEM certificate" in str(byo_problem(b"junk", key, ["docs.example.com"], inside))
+
+
+def test_preflight_refuses_a_brought_certificate_in_one_line(tmp_path):
+    from shipyard.edge.preflight import check_edge_settings
+    from shipyard.errors import ConfigError
+
+    cert, key = make(["shop.example.com"], start=datetime.datetime.now(datetime.UTC))
+    (tmp_path / "cert.pem").write_bytes(cert)
+    (tmp_path / "key.pem").write_bytes(key)
+    values = {
+        "PUBLIC_URL": "https://docs.example.com",
+        "TLS_CERT_FILE": "cert.pem",
+        "TLS_KEY_FILE": "key.pem",
+    }
+    env_file = tmp_path / ".env.staging"
+    with pytest.raises(ConfigError) as refused:
+        check_edge_settings(values, env_file)
+    assert refused.value.exit_code == 2
+    assert refused.value.message == (
+        ".env.staging: TLS_CERT_FILE cert.pem: does not cover docs.example.com"
+        " (it names shop.example.com)"
+    )
+    fit = {**values, "PUBLIC_URL": "https://shop.example.com"}
+    assert check_edge_settings(fit, env_file).bring_your_own
+    with pytest.raises(ConfigError, match=r"TLS_KEY_FILE missing\.pem: no such file"):
+        check_edge_settings({**fit, "TLS_KEY_FILE": "missing.pem"}, env_file)
