@@ -11,7 +11,11 @@ client: sent, failed, retried (a GET resent once because its reused keep-alive c
 was closed as it was sent, RFC 9112 section 9.3.1) and the longest gap between two
 successful answers; then the serials seen before and after.
 
-    . <(your sandbox overrides); .venv/bin/python bench/cert_renewal.py [--env sandbox] [--json]
+    . <(your sandbox overrides); .venv/bin/python bench/cert_renewal.py [--env sandbox]
+        [--reloads 100] [--json]
+
+`--reloads N` adds the baseline: the same load during N graceful `nginx -s reload`s (one
+every 0.3 s), which is what changing the certificate by a reload would cost.
 
 The sandbox must be up (`inv sandbox.up` with an https public_url) and deployed.
 """
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,11 +43,13 @@ sys.path.insert(0, str(ROOT))
 
 from shipyard.config import Environment, load_config  # noqa: E402
 from shipyard.edge.settings import trust_file  # noqa: E402
+from shipyard.remote.factory import runner_for  # noqa: E402
 from tests.e2e.deploy_support import closed_unanswered  # noqa: E402
 
 INTERVAL = 0.05
 HANDSHAKE_INTERVAL = 0.2
 LIMIT_SECONDS = 300.0
+RELOAD_INTERVAL = 0.3
 
 
 def invoke_environment(name: str) -> Environment:
@@ -136,18 +143,11 @@ def handshakes(
         time.sleep(HANDSHAKE_INTERVAL)
 
 
-def main() -> int:
-    """Run the renewal under load and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="sandbox")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    env = invoke_environment(args.env)
-    url = env.public_url.rstrip("/")
-    if not url.startswith("https://"):
-        print(f"error: {args.env}'s public_url {url} is not https", file=sys.stderr)
-        return 2
-    context = tls_context(trust_file(env))
+def under_load(
+    url: str, context: ssl.SSLContext, operation: Callable[[], None]
+) -> tuple[list[Client], list[str], float]:
+    """Run `operation` while the three clients run (from 1 s before to 2 s after); their
+    figures, the serials served in order, and how long the operation took."""
     stop = threading.Event()
     clients = [Client("HTTP/1.1 keep-alive"), Client("HTTP/2"), Client("new TLS handshakes")]
     serials: list[tuple[float, str]] = []
@@ -160,43 +160,104 @@ def main() -> int:
         thread.start()
     time.sleep(1)
     started = time.monotonic()
+    try:
+        operation()
+    finally:
+        seconds = time.monotonic() - started
+        time.sleep(2)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+    return clients, list(dict.fromkeys(serial for _, serial in serials)), seconds
+
+
+def renew_forced(env_name: str) -> None:
+    """`inv certs.renew --env NAME --force`; SystemExit with its output when it fails."""
     renew = subprocess.run(
-        [str(ROOT / ".venv/bin/inv"), "certs.renew", "--env", args.env, "--force"],
+        [str(ROOT / ".venv/bin/inv"), "certs.renew", "--env", env_name, "--force"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
-    renew_seconds = time.monotonic() - started
-    time.sleep(2)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=15)
     if renew.returncode != 0:
-        print(f"error: inv certs.renew failed:\n{renew.stdout}{renew.stderr}", file=sys.stderr)
-        return 1
-    distinct = list(dict.fromkeys(serial for _, serial in serials))
-    rows = [client.row() for client in clients]
-    failures = [f"{c.name}: {f}" for c in clients for f in c.failed[:3]]
-    result = {
-        "renew_seconds": round(renew_seconds, 1),
-        "clients": rows,
-        "serials_served": distinct,
-        "failures": failures,
+        raise SystemExit(f"error: inv certs.renew failed:\n{renew.stdout}{renew.stderr}")
+
+
+def reload_nginx(env: Environment, count: int) -> None:
+    """`count` graceful nginx reloads on the VM, one every RELOAD_INTERVAL (the baseline:
+    what changing the certificate by a reload would do)."""
+    runner = runner_for(env)
+    try:
+        found = runner.run(edge_containers_argv(env.project), timeout=60)
+        container = found.stdout.split()[0]
+        for _ in range(count):
+            runner.run(["docker", "exec", container, "nginx", "-s", "reload"], timeout=60)
+            time.sleep(RELOAD_INTERVAL)
+    finally:
+        close = getattr(runner, "close", None)
+        if close is not None:
+            close()
+
+
+def edge_containers_argv(project: str) -> list[str]:
+    """The running nginx container(s) of the compose project."""
+    labels = [
+        f"label=com.docker.compose.project={project}",
+        "label=com.docker.compose.service=nginx",
+    ]
+    return ["docker", "ps", "--quiet", *(arg for label in labels for arg in ("--filter", label))]
+
+
+def print_rows(title: str, clients: list[Client]) -> None:
+    """One table of client figures."""
+    print(title)
+    print(f"  {'client':<22} {'sent':>6} {'failed':>7} {'retried':>8} {'longest gap':>12}")
+    for client in clients:
+        row = client.row()
+        print(
+            f"  {row['client']:<22} {row['sent']:>6} {row['failed']:>7} {row['retried']:>8}"
+            f" {row['longest_gap_s']:>11.3f}s"
+        )
+        for failure in client.failed[:3]:
+            print(f"    {failure}")
+
+
+def main() -> int:
+    """Run the renewal (and the reload baseline) under load and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="sandbox")
+    parser.add_argument("--reloads", type=int, default=0, help="baseline: nginx reloads")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    env = invoke_environment(args.env)
+    url = env.public_url.rstrip("/")
+    if not url.startswith("https://"):
+        print(f"error: {args.env}'s public_url {url} is not https", file=sys.stderr)
+        return 2
+    context = tls_context(trust_file(env))
+    clients, serials, seconds = under_load(url, context, lambda: renew_forced(args.env))
+    result: dict[str, object] = {
+        "renew_seconds": round(seconds, 1),
+        "clients": [client.row() for client in clients],
+        "serials_served": serials,
     }
+    baseline: list[Client] = []
+    if args.reloads:
+        baseline, _, _ = under_load(url, context, lambda: reload_nginx(env, args.reloads))
+        result["baseline_reloads"] = {
+            "reloads": args.reloads,
+            "clients": [client.row() for client in baseline],
+        }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"inv certs.renew --force took {renew_seconds:.1f} s under load")
-    print(f"{'client':<22} {'sent':>6} {'failed':>7} {'retried':>8} {'longest gap':>12}")
-    for row in rows:
-        print(
-            f"{row['client']:<22} {row['sent']:>6} {row['failed']:>7} {row['retried']:>8}"
-            f" {row['longest_gap_s']:>11.3f}s"
+    print_rows(f"inv certs.renew --force ({seconds:.1f} s) under load:", clients)
+    print(f"  certificate serials served, in order: {' -> '.join(serials)}")
+    if baseline:
+        print_rows(
+            f"baseline: {args.reloads} graceful nginx reloads under the same load:", baseline
         )
-    print(f"certificate serials served, in order: {' -> '.join(distinct)}")
-    for failure in failures:
-        print(f"  {failure}")
     return 0
 
 
