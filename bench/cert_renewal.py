@@ -144,17 +144,20 @@ def handshakes(
 
 
 def under_load(
-    url: str, context: ssl.SSLContext, operation: Callable[[], None]
+    url: str, ca_file: Path | None, operation: Callable[[], None]
 ) -> tuple[list[Client], list[str], float]:
     """Run `operation` while the three clients run (from 1 s before to 2 s after); their
-    figures, the serials served in order, and how long the operation took."""
+    figures, the serials served in order, and how long the operation took. Each client
+    has its own TLS context (httpx sets the ALPN protocols on the one it is given)."""
     stop = threading.Event()
     clients = [Client("HTTP/1.1 keep-alive"), Client("HTTP/2"), Client("new TLS handshakes")]
     serials: list[tuple[float, str]] = []
     threads = [
-        threading.Thread(target=poll, args=(url, context, False, clients[0], stop)),
-        threading.Thread(target=poll, args=(url, context, True, clients[1], stop)),
-        threading.Thread(target=handshakes, args=(url, context, clients[2], serials, stop)),
+        threading.Thread(target=poll, args=(url, tls_context(ca_file), False, clients[0], stop)),
+        threading.Thread(target=poll, args=(url, tls_context(ca_file), True, clients[1], stop)),
+        threading.Thread(
+            target=handshakes, args=(url, tls_context(ca_file), clients[2], serials, stop)
+        ),
     ]
     for thread in threads:
         thread.start()
@@ -235,8 +238,8 @@ def main() -> int:
     if not url.startswith("https://"):
         print(f"error: {args.env}'s public_url {url} is not https", file=sys.stderr)
         return 2
-    context = tls_context(trust_file(env))
-    clients, serials, seconds = under_load(url, context, lambda: renew_forced(args.env))
+    ca_file = trust_file(env)
+    clients, serials, seconds = under_load(url, ca_file, lambda: renew_forced(args.env))
     result: dict[str, object] = {
         "renew_seconds": round(seconds, 1),
         "clients": [client.row() for client in clients],
@@ -244,7 +247,7 @@ def main() -> int:
     }
     baseline: list[Client] = []
     if args.reloads:
-        baseline, _, _ = under_load(url, context, lambda: reload_nginx(env, args.reloads))
+        baseline, _, _ = under_load(url, ca_file, lambda: reload_nginx(env, args.reloads))
         result["baseline_reloads"] = {
             "reloads": args.reloads,
             "clients": [client.row() for client in baseline],
