@@ -73,7 +73,7 @@ def smoke(c, env=LOCAL, url=None, version=None, git_sha=None, burst=True, junit=
         for check in run.checks:
             console.say(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
         for name in run.not_applicable:
-            console.say(f"n/a   {name}: {target} is not https")
+            console.say(f"n/a   {name}")
         passed = len(run.checks) - len(run.failed)
         shown = report.relative_to(PROJECT_ROOT) if report.is_relative_to(PROJECT_ROOT) else report
         console.say(

@@ -177,7 +177,9 @@ def run_smoke_suite(
                 f"the smoke suite could not run (exit {result.exit_code}): {tail}"
             )
         checks = parse_junit(report.read_text(encoding="utf-8"))
-    not_applicable = [] if urlsplit(url).scheme == "https" else ["https redirect and certificate"]
+    not_applicable = []
+    if urlsplit(url).scheme != "https":
+        not_applicable.append(f"https redirect, HSTS and certificate: {url} is not https")
     if not cors_origin:
         not_applicable.append("CORS for an allowed origin (no CORS_ORIGINS)")
     return SmokeRun(
