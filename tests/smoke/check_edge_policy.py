@@ -3,18 +3,22 @@ origins, gzip for text, and (in the bounded burst) the stricter limit on writes.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
-from tests.smoke.conftest import expect_status
+from tests.smoke.conftest import expect_status, tls_context
 
 UNKNOWN_ORIGIN = "https://not-allowed.invalid"
 TEXT_BYTES = 4096
 # The write burst is bounded: at most this many requests, within this many seconds.
 WRITE_BURST_MAX_REQUESTS = 200
 WRITE_BURST_MAX_SECONDS = 20.0
+WRITE_BURST_CONCURRENCY = 8
 
 
 def test_request_id_is_passed_through(client, detail):
@@ -85,23 +89,34 @@ def test_text_is_gzipped_with_vary(client, detail):
 
 
 @pytest.mark.burst
-def test_writes_meet_the_stricter_limit_with_retry_after(client, detail):
-    """A short, bounded burst of writes (DELETEs of a document that does not exist)."""
+def test_writes_meet_the_stricter_limit_with_retry_after(client, target, detail):
+    """A short, bounded, concurrent burst of writes (DELETEs of a missing document)."""
     deadline = time.monotonic() + WRITE_BURST_MAX_SECONDS
     missing = f"/documents/{uuid.uuid4()}"
-    sent = 0
-    limited = None
-    while sent < WRITE_BURST_MAX_REQUESTS and time.monotonic() < deadline:
-        response = client.delete(missing)
-        sent += 1
-        if response.status_code == 429:
-            limited = response
-            break
-        expect_status(response, 404, 422)
-    assert limited is not None, f"{sent} writes in a burst, none answered 429: no write limit"
-    retry_after = limited.headers.get("retry-after", "")
+    limited_seen = threading.Event()
+    limits = httpx.Limits(max_connections=WRITE_BURST_CONCURRENCY)
+    with httpx.Client(
+        base_url=target.url, timeout=5, limits=limits, verify=tls_context(target)
+    ) as burst:
+
+        def one(_: int) -> httpx.Response | None:
+            if limited_seen.is_set() or time.monotonic() > deadline:
+                return None
+            answer = burst.delete(missing)
+            if answer.status_code == 429:
+                limited_seen.set()
+            return answer
+
+        with ThreadPoolExecutor(WRITE_BURST_CONCURRENCY) as pool:
+            answers = [a for a in pool.map(one, range(WRITE_BURST_MAX_REQUESTS)) if a]
+    limited = [answer for answer in answers if answer.status_code == 429]
+    assert limited, f"{len(answers)} writes in a burst, none answered 429: no write limit"
+    unexpected = {a.status_code for a in answers} - {404, 422, 429}
+    assert not unexpected, f"writes answered {sorted(unexpected)}"
+    retry_after = limited[0].headers.get("retry-after", "")
     assert retry_after.isdigit(), f"429 without a Retry-After header (got {retry_after!r})"
     general = client.get("/health")
     assert general.status_code == 200, "a read was refused after the writes were limited"
     time.sleep(int(retry_after) + 1)
-    detail(f"429 after {sent - 1} writes, Retry-After: {retry_after}; reads still served")
+    admitted = len(answers) - len(limited)
+    detail(f"429 after {admitted} writes, Retry-After: {retry_after}; reads still served")
