@@ -22,6 +22,7 @@ import io
 import os
 import shutil
 import statistics
+from collections import Counter
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,9 @@ def hey(url: str, seconds: int, ca_file: Path | None) -> dict[str, float]:
     if len(ok) < 2:
         raise SystemExit(f"error: {url}: {len(rows)} requests, {len(ok)} answered 200")
     cuts = statistics.quantiles(ok, n=100)
+    others = Counter(r["status-code"] for r in rows if r["status-code"] != "200")
+    if others:
+        print(f"  {url}: answers other than 200: {dict(others)}")
     return {
         "sent": len(rows),
         "errors": len(rows) - len(ok),
