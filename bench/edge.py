@@ -22,9 +22,9 @@ import io
 import os
 import shutil
 import statistics
-from collections import Counter
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
