@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from shipyard.sandbox.tls import set_values, state_dir
+from tests.e2e.deploy_support import on_vm
 from tests.e2e.support import _OVERRIDE, CONTAINER, IsolatedSandbox
 from tests.integration.support import free_port, run_inv
 
@@ -101,6 +102,25 @@ def test_first_deploy_serves_a_certificate_from_the_test_acme_server(https_sandb
     assert certificate["names"] == [HOST]
     assert 29 <= certificate["days_left"] <= 30
     assert certificate["renewal_due"] is False
+
+
+def test_the_vm_renews_by_itself_at_a_third_of_the_lifetime(https_sandbox):
+    renewer = on_vm(
+        https_sandbox,
+        "docker", "ps", "--filter", "label=com.docker.compose.service=acme",
+        "--format", "{{.State}}",
+    )  # fmt: skip
+    assert renewer.stdout.split() == ["running"], renewer.stdout + renewer.stderr
+    script = on_vm(https_sandbox, "cat", "/srv/docstore/shared/certs/renew.sh")
+    assert " renew --days 10\n" in script.stdout, script.stdout
+    keys = on_vm(
+        https_sandbox, "sh", "-c",
+        "docker run --rm -v /srv/docstore/shared/certs:/c --entrypoint sh "
+        "$(sed -n 's/^ACME_IMAGE=//p' /srv/docstore/current/.env) -c "
+        "'find /c/acme /c/live -type f \\( -name \"*.key\" -o -name \"*.pem\" \\) "
+        "! -perm 600 | wc -l'",
+    )  # fmt: skip
+    assert keys.stdout.strip() == "0", f"keys not 0600: {keys.stdout} {keys.stderr}"
 
 
 def test_the_whole_smoke_suite_passes_over_https(https_sandbox):
