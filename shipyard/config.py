@@ -77,6 +77,9 @@ class Environment(BaseModel):
     min_free_disk_mb: int = Field(default=2048, ge=0)
     backup_before_deploy: bool | None = None
     """Back up before migrations on every deploy; unset: only where requires_approval."""
+    http_port: int | None = Field(default=None, ge=1, le=65535)
+    """Plain HTTP's port when public_url is https on another port than 443 (a sandbox):
+    where port 80 (the redirect and ACME challenges) is published; unset: 80."""
 
     @property
     def known_hosts_file(self) -> Path:

@@ -5,6 +5,7 @@ from invoke import Collection
 import tasks.secret_tasks as secret_tasks  # not `secrets`: tasks/ is on sys.path
 from tasks import (
     backup,
+    certs,
     checks,
     ci,
     db,
@@ -40,3 +41,4 @@ ns.add_collection(ci.collection)
 ns.add_collection(Collection.from_module(secret_tasks), name="secrets")
 ns.add_collection(monitoring.collection)
 ns.add_collection(monitoring.alerts)
+ns.add_collection(certs.collection)

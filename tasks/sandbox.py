@@ -28,6 +28,12 @@ def up(c, env=SANDBOX):
     env_file = environment.path(environment.env_file)
     if ensure_env_file(env_file, environment):
         console.done(f"created {env_file.name} with generated secrets (mode 0600)")
+    from shipyard.sandbox import tls
+
+    if tls.is_https(environment):
+        ca = tls.start_test_ca(environment, sandbox.name)
+        tls.set_values(env_file, tls.env_values(environment, ca))
+        console.done(f"test ACME server (Pebble) at {ca.directory_url}; {env_file.name} uses it")
     verb = "started" if started else "already running:"
     console.result(f"sandbox VM {verb} {sandbox.name}")
     console.say(f"  ssh         {environment.user}@{environment.host}:{environment.port}")
@@ -40,7 +46,11 @@ def up(c, env=SANDBOX):
 @console.exits_cleanly
 def down(c, env=SANDBOX):
     """Remove the sandbox VM and everything deployed to it."""
+    from shipyard.sandbox import tls
+
     sandbox = _sandbox(c, env)
+    if tls.stop_test_ca(sandbox.name):
+        console.done("stopped the sandbox's test ACME server")
     if sandbox.down():
         console.result(f"removed the sandbox VM {sandbox.name}")
     else:

@@ -34,6 +34,7 @@ from shipyard.backup.prune import PruneReport, prune
 from shipyard.backup.store import part_size_for
 from shipyard.backup.streams import HashingReader, compressing
 from shipyard.backup.target import IN_STACK_BACKUP_ENVS
+from shipyard.edge.backup import CERTS_TAR, save_certificates
 from shipyard.errors import CommandFailedError, ShipyardError
 
 Say = Callable[[str], None]
@@ -132,6 +133,9 @@ def take_backup(ctx: BackupContext, *, kind: str, step: Say, warn: Say) -> Manif
         f"objects: {len(mirrored.index)} ({mirrored.total_bytes / 1e6:.1f} MB),"
         f" {mirrored.uploaded_count} uploaded ({mirrored.uploaded_bytes / 1e6:.1f} MB)"
     )
+    certs = save_certificates(catalog, backup_id, ctx.env, site.runner)
+    if certs:
+        step(f"certificates: {CERTS_TAR} ({certs['bytes'] / 1e3:.1f} kB of shared/certs)")
     manifest = Manifest(
         id=backup_id,
         env=ctx.env.name,
@@ -151,6 +155,7 @@ def take_backup(ctx: BackupContext, *, kind: str, step: Say, warn: Say) -> Manif
         ),
         encryption=catalog.encryption,
         tool={"shipyard": __version__, "compression_level": str(ctx.settings.compression_level)},
+        certs=certs,
     )
     catalog.write_manifest(manifest)
     return manifest

@@ -75,6 +75,8 @@ class Manifest:
     encryption: dict[str, str] | None = None
     format: int = FORMAT
     tool: dict[str, str] = field(default_factory=dict)
+    certs: dict[str, Any] | None = None
+    """certs.tar (the VM's shared/certs: ACME account and certificates) when there was one."""
 
     def to_json(self) -> bytes:
         """Serialized, stable key order."""

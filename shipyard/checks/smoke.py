@@ -95,8 +95,17 @@ def suite_argv(python: str, junit: Path, *, burst: bool) -> list[str]:
     return argv
 
 
-def suite_environment(url: str, expected: ExpectedVersion | None) -> dict[str, str]:
-    """The target, handed to tests/smoke/conftest.py through the environment."""
+def suite_environment(
+    url: str,
+    expected: ExpectedVersion | None,
+    ca_file: Path | None = None,
+    http_port: int | None = None,
+    cors_origin: str | None = None,
+) -> dict[str, str]:
+    """The target, handed to tests/smoke/conftest.py through the environment; `ca_file`
+    is a CA the TLS checks trust besides the system's (a test CA's root), `http_port`
+    where plain HTTP answers when it is not 80 (a sandbox), `cors_origin` an origin the
+    edge allows (the CORS checks)."""
     scheme = urlsplit(url).scheme
     if scheme not in ("http", "https") or not urlsplit(url).hostname:
         raise ConfigError(f"{url!r} is not an http(s) URL", hint="pass --url https://host")
@@ -105,6 +114,9 @@ def suite_environment(url: str, expected: ExpectedVersion | None) -> dict[str, s
         "SHIPYARD_SMOKE_URL": url,
         "SHIPYARD_SMOKE_VERSION": expected.version if expected else "",
         "SHIPYARD_SMOKE_GIT_SHA": (expected.git_sha or "") if expected else "",
+        "SHIPYARD_SMOKE_CA_FILE": str(ca_file or ""),
+        "SHIPYARD_SMOKE_HTTP_PORT": str(http_port or ""),
+        "SHIPYARD_SMOKE_CORS_ORIGIN": cors_origin or "",
     }
 
 
@@ -144,6 +156,9 @@ def run_smoke_suite(
     burst: bool = True,
     junit: Path | None = None,
     runner: Runner | None = None,
+    ca_file: Path | None = None,
+    http_port: int | None = None,
+    cors_origin: str | None = None,
 ) -> SmokeRun:
     """Run the suite against `url`; never raises for a failing check (see SmokeRun.ok)."""
     runner = runner or LocalRunner(PROJECT_ROOT)
@@ -153,7 +168,7 @@ def run_smoke_suite(
         report.parent.mkdir(parents=True, exist_ok=True)
         result = runner.run(
             suite_argv(sys.executable, report, burst=burst),
-            env=suite_environment(url, expected),
+            env=suite_environment(url, expected, ca_file, http_port, cors_origin),
             timeout=SUITE_TIMEOUT_SECONDS,
         )
         if result.exit_code not in (0, _PYTEST_FAILED) or not report.exists():
@@ -162,7 +177,11 @@ def run_smoke_suite(
                 f"the smoke suite could not run (exit {result.exit_code}): {tail}"
             )
         checks = parse_junit(report.read_text(encoding="utf-8"))
-    not_applicable = [] if urlsplit(url).scheme == "https" else ["https redirect and certificate"]
+    not_applicable = []
+    if urlsplit(url).scheme != "https":
+        not_applicable.append(f"https redirect, HSTS and certificate: {url} is not https")
+    if not cors_origin:
+        not_applicable.append("CORS for an allowed origin (no CORS_ORIGINS)")
     return SmokeRun(
         url=url,
         checks=checks,

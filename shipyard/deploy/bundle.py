@@ -18,6 +18,10 @@ from shipyard import secretfiles
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import deploy_variables, release_env_text, unpack_bundle_argv
+from shipyard.edge.nginx_conf import LOCAL_NGINX, render_docstore_conf
+from shipyard.edge.nginx_version import image_nginx_version
+from shipyard.edge.policy import edge_policy
+from shipyard.edge.settings import edge_settings
 from shipyard.envfile.load import interpolate, parse_env_text
 from shipyard.envfile.upload import for_vm
 
@@ -60,12 +64,23 @@ def bundle_files(
     files["nginx/nginx.conf"] = ((NGINX_DIR / "nginx.conf").read_bytes(), 0o644)
     for conf in sorted((NGINX_DIR / "conf.d").glob("*.conf")):
         files[f"nginx/conf.d/{conf.name}"] = (conf.read_bytes(), 0o644)
+    files["nginx/conf.d/docstore.conf"] = (edge_conf(env_text, facts.images).encode(), 0o644)
     files["release.json"] = (facts.to_json().encode(), 0o644)
     files[".env"] = (release_env_text(for_vm(env_text), variables).encode(), 0o600)
     values = interpolate(parse_env_text(env_text).entries)
     for secret, content in secretfiles.contents(values).items():
         files[f"secrets/{secret.path}"] = (content, 0o600)
     return files
+
+
+def edge_conf(env_text: str, images: Mapping[str, str]) -> str:
+    """conf.d/docstore.conf rendered for the env file's edge settings, in the syntax of
+    the nginx image the release runs."""
+    values = interpolate(parse_env_text(env_text).entries)
+    settings = edge_settings(values)
+    nginx = images.get("NGINX_IMAGE")
+    version = image_nginx_version(nginx) if nginx and settings.tls else LOCAL_NGINX
+    return render_docstore_conf(settings, version, edge_policy(values))
 
 
 def pack(files: Mapping[str, tuple[bytes, int]], mtime: float = 0.0) -> bytes:

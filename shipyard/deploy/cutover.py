@@ -5,6 +5,7 @@ container drained and `current` switched. Any failure puts traffic back (rollbac
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from shipyard import console
@@ -20,6 +21,7 @@ from shipyard.deploy.plan import (
     switch_current_argv,
 )
 from shipyard.deploy.rollback import Attempt, revert
+from shipyard.edge.settings import cors_origin, trust_file
 from shipyard.errors import CommandFailedError
 
 Prepared = TypeVar("Prepared")
@@ -58,6 +60,7 @@ def cut_over(
         attempt.routed = True
         reload = switch.route_to(target, facts.release, attempt.new_container)
         console.done(f"nginx routes to {attempt.new_container}")
+        certificate(target, facts)
         smoke(target, facts)
     except (CommandFailedError, GateFailedError) as exc:
         raise _rolled_back(target, attempt, str(exc)) from None
@@ -74,11 +77,38 @@ def cut_over(
     return prepared
 
 
+def certificate(target: Target, facts: ReleaseFacts) -> None:
+    """An https environment's certificate: issued on its first deploy (nginx already
+    answers ACME challenges on port 80), or when it lacks one of the environment's names."""
+    if not target.env.public_url.startswith("https://"):
+        return
+    from shipyard.edge import certs
+    from shipyard.edge.preflight import check_edge_settings
+    from shipyard.envfile.load import read_env_file
+
+    path = target.env.path(target.env.env_file)
+    settings = check_edge_settings(read_env_file(path), path)
+    outcome = certs.ensure(target, settings, facts.images["ACME_IMAGE"])
+    if not settings.bring_your_own:
+        argv = certs.start_renewer_argv(target, facts.release)
+        target.run(argv, "starting the certificate renewer", timeout=120)
+    if outcome and outcome.info:
+        left = outcome.info.days_left(datetime.now(UTC))
+        console.done(f"certificate {outcome.action}: {outcome.info.issuer}, {left:.0f} days left")
+
+
 def smoke(target: Target, facts: ReleaseFacts) -> None:
     """The smoke suite through the public URL, expecting the release's version and sha."""
     expected = ExpectedVersion(facts.version, facts.git_sha)
     with console.status(f"smoke checks against {target.env.public_url}"):
-        run = run_smoke_suite(target.env.public_url, expected, burst=False)
+        run = run_smoke_suite(
+            target.env.public_url,
+            expected,
+            burst=False,
+            ca_file=trust_file(target.env),
+            http_port=target.env.http_port,
+            cors_origin=cors_origin(target.env),
+        )
     if not run.ok:
         failed = "; ".join(f"{check.name}: {check.detail}" for check in run.failed)
         raise CommandFailedError(f"smoke checks failed: {failed or 'no check ran'}")

@@ -61,6 +61,8 @@ NGINX_WORKERS = (
 """Shell run in the nginx container: the pids of its worker processes, one a line."""
 NGINX_DIR_VARIABLE = "SHIPYARD_NGINX_DIR"
 """compose.production.yaml mounts nginx's config from here (the VM's shared/nginx)."""
+CERTS_DIR_VARIABLE = "SHIPYARD_CERTS_DIR"
+"""compose.production.yaml mounts nginx's certificate and ACME webroot from here."""
 _RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9._-]+$")
 
 
@@ -86,6 +88,11 @@ class Layout:
     def nginx(self) -> str:
         """The live nginx config (shared/nginx): what the running nginx mounts."""
         return posixpath.join(self.shared, "nginx")
+
+    @property
+    def certs(self) -> str:
+        """Certificates and the ACME client's state (shared/certs), outside releases."""
+        return posixpath.join(self.shared, "certs")
 
     @property
     def lock(self) -> str:
@@ -139,7 +146,11 @@ def release_project(
 
 def deploy_variables(images: Mapping[str, str], layout: Layout) -> dict[str, str]:
     """The compose variables a release adds to its `.env` (image choices, nginx config dir)."""
-    return {**dict(sorted(images.items())), NGINX_DIR_VARIABLE: layout.nginx}
+    return {
+        **dict(sorted(images.items())),
+        NGINX_DIR_VARIABLE: layout.nginx,
+        CERTS_DIR_VARIABLE: layout.certs,
+    }
 
 
 def release_env_text(env_text: str, variables: Mapping[str, str]) -> str:
@@ -172,8 +183,10 @@ def sh(script: str, *args: str) -> list[str]:
 
 
 def prepare_dirs_argv(layout: Layout) -> list[str]:
-    """Create releases/ and shared/nginx/conf.d (nothing else is touched)."""
-    return ["mkdir", "-p", layout.releases, posixpath.join(layout.nginx, "conf.d")]
+    """Create releases/, shared/nginx/conf.d and the directories of shared/certs that nginx
+    mounts (nothing else is touched)."""
+    certs = (posixpath.join(layout.certs, name) for name in ("live", "webroot"))
+    return ["mkdir", "-p", layout.releases, posixpath.join(layout.nginx, "conf.d"), *certs]
 
 
 def disk_free_argv(layout: Layout) -> list[str]:

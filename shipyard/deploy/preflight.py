@@ -14,13 +14,14 @@ from shipyard.config import Environment
 from shipyard.deploy import registry
 from shipyard.deploy.context import Target
 from shipyard.deploy.plan import SOCKET_DIR, disk_free_argv, edge_mounts_argv, parse_df_kib
+from shipyard.edge.preflight import check_edge_mounts, check_edge_settings
 from shipyard.envfile.check import require_valid_env_file, require_valid_env_text
 from shipyard.envfile.load import read_text
 from shipyard.envfile.resolve import resolve_text
 from shipyard.errors import ConfigError, PrerequisiteError
 from shipyard.images.engine import Engine
 
-RUNTIME_IMAGES = ("postgres", "nginx", "objectstore")
+RUNTIME_IMAGES = ("postgres", "nginx", "objectstore", "acme")
 """Third-party images the stack runs (the python base is only built from)."""
 DELIVERIES = ("ssh", "registry")
 """The image_delivery values `inv deploy` can ship with."""
@@ -114,7 +115,9 @@ def env_file(env: Environment) -> EnvFile:
     path = env.path(env.env_file)
     require_valid_env_file(path, env)
     text = resolve_text(read_text(path), str(path))
-    return EnvFile(text, require_valid_env_text(text, path, env))
+    values = require_valid_env_text(text, path, env)
+    check_edge_settings(values, path)
+    return EnvFile(text, values)
 
 
 def app_image(engine: Engine, ref: str) -> AppImage:
@@ -169,3 +172,5 @@ def check_edge_socket_mount(target: Target) -> None:
                 hint="recreate it once with this checkout's compose files (docs/deploy.md, "
                 "Limits), then deploy",
             )
+    tls = target.env.public_url.startswith("https://")
+    check_edge_mounts(target.env.name, mounts.stdout.splitlines(), tls)

@@ -86,6 +86,7 @@ GROUPS: Mapping[str, str] = {
     "database": "PostgreSQL",
     "object storage": "an S3-compatible object store (the in-stack one, or any S3 service)",
     "proxy": "nginx",
+    "tls": "https at the edge: certificates from ACME or your own, HSTS (docs/edge.md)",
     "backups": "where `inv backup` writes (any S3-compatible service; docs/backups.md)",
     "image registry": "the login `inv deploy` uses with image_delivery: registry (docs/deploy.md)",
     "alerting": "where Alertmanager sends alerts (docs/monitoring.md); rendered on the host"
@@ -515,11 +516,201 @@ VARIABLES: tuple[Variable, ...] = (
         " kept across releases); unset: SHIPYARD_SECRETS_DIR.",
         pattern=NO_WHITESPACE,
     ),
+    Variable("ACME_IMAGE", "images", "ACME client (lego) image.", pattern=NO_WHITESPACE),
+    Variable(
+        "SHIPYARD_CERTS_DIR",
+        "images",
+        "On a VM: certificates and the ACME client's state (shared/certs), mounted by nginx.",
+        pattern=NO_WHITESPACE,
+    ),
+    Variable(
+        "HTTPS_PORT",
+        "tls",
+        "Host port nginx publishes https on (local and sandbox; staging and production use 443).",
+        type=VarType.INT,
+        allowed_in=DEV,
+        min_value=1,
+        max_value=65535,
+    ),
+    Variable(
+        "ACME_DIRECTORY",
+        "tls",
+        "ACME server certificates come from when PUBLIC_URL is https: `letsencrypt`,"
+        " `letsencrypt-staging`, or the https:// directory URL of any RFC 8555 server.",
+        default="letsencrypt",
+        pattern=r"^(letsencrypt|letsencrypt-staging|https://\S+)$",
+    ),
+    Variable(
+        "ACME_EMAIL",
+        "tls",
+        "Contact address of the ACME account (expiry notices, where the CA sends them).",
+        type=VarType.EMAIL,
+    ),
+    Variable(
+        "ACME_CA_FILE",
+        "tls",
+        "CA file of the ACME server's own HTTPS, for a test server (the sandbox's Pebble);"
+        " unset for Let's Encrypt.",
+        pattern=NO_WHITESPACE,
+    ),
+    Variable(
+        "TLS_EXTRA_NAMES",
+        "tls",
+        "More host names the certificate covers besides PUBLIC_URL's host, comma-separated"
+        " (each must point at the VM for ACME).",
+        pattern=r"^[A-Za-z0-9.*-]+(,[A-Za-z0-9.*-]+)*$",
+    ),
+    Variable(
+        "TLS_CERT_FILE",
+        "tls",
+        "Bring your own certificate instead of ACME: PEM file of the certificate and its"
+        " chain on the deployer's machine (set with TLS_KEY_FILE). Refused before a deploy"
+        " when expired, not yet valid, for other names or not matching the key.",
+        pattern=NO_WHITESPACE,
+        deployer_only=True,
+    ),
+    Variable(
+        "TLS_KEY_FILE",
+        "tls",
+        "PEM file of TLS_CERT_FILE's unencrypted private key (uploaded to shared/certs, 0600).",
+        pattern=NO_WHITESPACE,
+        deployer_only=True,
+    ),
+    Variable(
+        "TLS_TRUST_FILE",
+        "tls",
+        "A CA the smoke checks and benches trust besides the system's: a test CA's root"
+        " (the sandbox's Pebble). Never needed with a public CA.",
+        pattern=NO_WHITESPACE,
+        deployer_only=True,
+    ),
+    Variable(
+        "HSTS_INCLUDE_SUBDOMAINS",
+        "tls",
+        "Add includeSubDomains to HSTS (max-age two years): only when every subdomain is https.",
+        type=VarType.BOOL,
+        default="false",
+    ),
+    Variable(
+        "RATE_LIMIT_PER_MINUTE",
+        "proxy",
+        "Requests a minute nginx lets one client address make (every request counts); over"
+        " it, 429 with Retry-After. Default 100; 3000 in local and sandbox (load tests).",
+        type=VarType.INT,
+        default="100",
+        min_value=1,
+        max_value=600000,
+    ),
+    Variable(
+        "RATE_LIMIT_BURST",
+        "proxy",
+        "Requests above RATE_LIMIT_PER_MINUTE a client may send at once before 429s start."
+        " Default 50; 100 in local and sandbox.",
+        type=VarType.INT,
+        default="50",
+        min_value=0,
+        max_value=100000,
+    ),
+    Variable(
+        "RATE_LIMIT_WRITES_PER_MINUTE",
+        "proxy",
+        "Stricter limit for expensive requests (POST, PUT, PATCH, DELETE: uploads among"
+        " them), per client address, on top of the general one. Default 10; 600 in local"
+        " and sandbox.",
+        type=VarType.INT,
+        default="10",
+        min_value=1,
+        max_value=600000,
+    ),
+    Variable(
+        "RATE_LIMIT_WRITES_BURST",
+        "proxy",
+        "Writes above RATE_LIMIT_WRITES_PER_MINUTE a client may send at once.",
+        type=VarType.INT,
+        default="10",
+        min_value=0,
+        max_value=100000,
+    ),
+    Variable(
+        "CORS_ORIGINS",
+        "proxy",
+        "Origins (scheme://host[:port], comma-separated) whose browsers may call the API"
+        " cross-origin; unset: none, and no response carries CORS headers.",
+        pattern=r"^https?://[^,\s/]+(,\s*https?://[^,\s/]+)*$",
+    ),
+    Variable(
+        "CORS_CREDENTIALS",
+        "proxy",
+        "Allow cookies and credentials on cross-origin requests from CORS_ORIGINS.",
+        type=VarType.BOOL,
+        default="false",
+    ),
+    Variable(
+        "CORS_MAX_AGE",
+        "proxy",
+        "Seconds a browser may cache a preflight answer (Access-Control-Max-Age).",
+        type=VarType.INT,
+        default="600",
+        min_value=0,
+        max_value=86400,
+    ),
+    Variable(
+        "PROXY_CONNECT_TIMEOUT",
+        "proxy",
+        "Seconds nginx waits to connect to the app.",
+        type=VarType.INT,
+        default="5",
+        min_value=1,
+        max_value=75,
+    ),
+    Variable(
+        "PROXY_READ_TIMEOUT",
+        "proxy",
+        "Seconds nginx waits between two reads of the app's response (504 after).",
+        type=VarType.INT,
+        default="60",
+        min_value=1,
+        max_value=3600,
+    ),
+    Variable(
+        "PROXY_SEND_TIMEOUT",
+        "proxy",
+        "Seconds nginx waits between two writes of a request body to the app.",
+        type=VarType.INT,
+        default="60",
+        min_value=1,
+        max_value=3600,
+    ),
+    Variable(
+        "REAL_IP_FROM",
+        "proxy",
+        "Addresses or CIDR networks of a load balancer in front of the VM (comma-separated):"
+        " their REAL_IP_HEADER names the client, for logs and rate limits. Unset: off (the"
+        " connection's address counts).",
+        pattern=r"^[0-9A-Fa-f:./]+(,\s*[0-9A-Fa-f:./]+)*$",
+    ),
+    Variable(
+        "REAL_IP_HEADER",
+        "proxy",
+        "Header the load balancer of REAL_IP_FROM puts the client's address in.",
+        default="X-Forwarded-For",
+        pattern=r"^[A-Za-z0-9-]+$",
+    ),
+    Variable(
+        "HSTS_PRELOAD",
+        "tls",
+        "Add preload to HSTS (for the browsers' preload list; hard to undo).",
+        type=VarType.BOOL,
+        default="false",
+    ),
 )
 
 BY_NAME: Mapping[str, Variable] = {variable.name: variable for variable in VARIABLES}
 
-SET_TOGETHER: tuple[tuple[str, str], ...] = (("REGISTRY_USERNAME", "REGISTRY_PASSWORD"),)
+SET_TOGETHER: tuple[tuple[str, str], ...] = (
+    ("REGISTRY_USERNAME", "REGISTRY_PASSWORD"),
+    ("TLS_CERT_FILE", "TLS_KEY_FILE"),
+)
 """Pairs of variables a file sets both or neither of."""
 
 

@@ -78,6 +78,13 @@ CATALOG: tuple[ThirdPartyImage, ...] = (
         summary="moto S3 server (in memory) behind `minio server` and `mc ready` shims",
         needs_pip_ca=True,
     ),
+    ThirdPartyImage(
+        key="acme",
+        variable="ACME_IMAGE",
+        upstream="goacme/lego:v4.9.1",
+        standin="shipyard-local/lego:4.9",
+        summary="Debian lego 4.9.1 (the ACME client on the VM), /lego entrypoint, sh",
+    ),
 )
 
 

@@ -63,6 +63,7 @@ class SandboxSpec:
     http_port: int
     public_key: str
     image: str = IMAGE
+    https_port: int | None = None
 
 
 def spec_for(env: Environment, public_key: str, name: str) -> SandboxSpec:
@@ -77,6 +78,13 @@ def spec_for(env: Environment, public_key: str, name: str) -> SandboxSpec:
         raise ConfigError(
             f"invoke.yaml: environment {env.name} needs a port and a public_url with a port"
         )
+    if urlsplit(env.public_url).scheme == "https":
+        if not env.http_port:
+            raise ConfigError(
+                f"invoke.yaml: environment {env.name} has an https public_url but no http_port",
+                hint="set http_port: to a free port (nginx's port 80: redirect and ACME)",
+            )
+        return SandboxSpec(name, env.port, env.http_port, public_key, https_port=http_port)
     return SandboxSpec(name, env.port, http_port, public_key)
 
 
@@ -102,6 +110,11 @@ def run_argv(spec: SandboxSpec) -> list[str]:
         f"127.0.0.1:{spec.ssh_port}:22",
         "--publish",
         f"127.0.0.1:{spec.http_port}:{spec.http_port}",
+        *(
+            ("--publish", f"127.0.0.1:{spec.https_port}:{spec.https_port}")
+            if spec.https_port
+            else ()
+        ),
         "--env",
         f"SANDBOX_AUTHORIZED_KEY={spec.public_key}",
         spec.image,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import threading
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.smoke.conftest import expect_status
+from tests.smoke.conftest import expect_status, tls_context
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -68,28 +69,44 @@ def test_metrics_are_not_public(client, detail):
 @pytest.mark.https
 def test_http_redirects_to_https(target, detail):
     parts = urlsplit(target.url)
-    plain = f"http://{parts.hostname}" + (f":{parts.port}" if parts.port else "") + "/health"
-    response = httpx.get(plain, follow_redirects=False, timeout=10)
+    port = os.environ.get("SHIPYARD_SMOKE_HTTP_PORT", "")
+    plain = f"http://{parts.hostname}" + (f":{port}" if port else "")
+    response = httpx.get(f"{plain}/health?smoke=1", follow_redirects=False, timeout=10)
     assert response.status_code in (301, 308), f"http:// answered {response.status_code}"
     location = response.headers.get("location", "")
-    assert location.startswith("https://"), f"redirect goes to {location!r}"
-    detail(f"{response.status_code} to {location}")
+    wanted = f"{target.url}/health?smoke=1"
+    assert location == wanted, f"redirect goes to {location!r}, expected {wanted!r}"
+    detail(f"{response.status_code} to {location} (path and query kept)")
+
+
+@pytest.mark.https
+def test_hsts_is_sent(client, detail):
+    response = client.get("/health")
+    value = response.headers.get("strict-transport-security", "")
+    max_age = dict(
+        part.strip().partition("=")[::2] for part in value.split(";") if part.strip()
+    ).get("max-age", "0")
+    assert max_age.isdigit() and int(max_age) >= 63072000, f"HSTS is {value!r} (two years wanted)"
+    detail(value)
 
 
 @pytest.mark.https
 def test_certificate_is_valid(target, detail):
     parts = urlsplit(target.url)
-    context = ssl.create_default_context()
+    context = tls_context(target)
 
     with (
         socket.create_connection((parts.hostname, parts.port or 443), timeout=10) as raw,
         context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
     ):
         certificate = tls.getpeercert()
+        version = tls.version()
+    issuer = dict(pair for rdn in certificate["issuer"] for pair in rdn).get("commonName", "?")
+    assert version in ("TLSv1.2", "TLSv1.3"), f"negotiated {version}"
     expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(certificate["notAfter"]), UTC)
     days = (expires - datetime.now(UTC)).days
     assert days >= CERTIFICATE_MIN_DAYS, f"the certificate expires in {days} days ({expires:%F})"
-    detail(f"valid for {parts.hostname}, {days} days left")
+    detail(f"valid for {parts.hostname}, chain to {issuer}, {days} days left, {version}")
 
 
 @pytest.mark.burst
@@ -98,7 +115,8 @@ def test_rate_limit_answers_429_with_retry_after(target, detail):
     deadline = time.monotonic() + BURST_MAX_SECONDS
     limited_seen = threading.Event()
     limits = httpx.Limits(max_connections=BURST_CONCURRENCY)
-    with httpx.Client(base_url=target.url, timeout=5, limits=limits) as burst:
+    context = tls_context(target)
+    with httpx.Client(base_url=target.url, timeout=5, limits=limits, verify=context) as burst:
 
         def one(_: int) -> httpx.Response | None:
             if limited_seen.is_set() or time.monotonic() > deadline:

@@ -6,6 +6,7 @@ collect (its file pattern is `test_*.py`): they need a running environment to ai
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ class Target:
     url: str
     version: str | None
     git_sha: str | None
+    ca_file: str | None = None
+    cors_origin: str | None = None
 
     @property
     def https(self) -> bool:
@@ -35,20 +38,26 @@ def pytest_configure(config: pytest.Config) -> None:
     """The markers the runner selects on."""
     config.addinivalue_line("markers", "burst: sends a short bounded burst (the 429 check)")
     config.addinivalue_line("markers", "https: only for an https:// URL")
+    config.addinivalue_line("markers", "cors: only when the edge allows an origin (CORS_ORIGINS)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """TLS checks do not apply to an http:// URL: deselect them (the runner says so)."""
+    """TLS checks do not apply to an http:// URL, nor the allowed-origin CORS check to an
+    edge that allows none: deselect them (the runner says so)."""
     url = os.environ.get(URL_VARIABLE, "")
-    if urlsplit(url).scheme == "https":
-        return
+    absent = set()
+    if urlsplit(url).scheme != "https":
+        absent.add("https")
+    if not os.environ.get("SHIPYARD_SMOKE_CORS_ORIGIN"):
+        absent.add("cors")
     here = Path(__file__).parent
 
-    def https_only(item: pytest.Item) -> bool:
-        return item.path.is_relative_to(here) and item.get_closest_marker("https") is not None
+    def not_applicable(item: pytest.Item) -> bool:
+        marked = {mark for mark in absent if item.get_closest_marker(mark) is not None}
+        return item.path.is_relative_to(here) and bool(marked)
 
-    kept = [item for item in items if not https_only(item)]
-    dropped = [item for item in items if https_only(item)]
+    kept = [item for item in items if not not_applicable(item)]
+    dropped = [item for item in items if not_applicable(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -64,13 +73,25 @@ def target() -> Target:
         url=url.rstrip("/"),
         version=os.environ.get("SHIPYARD_SMOKE_VERSION") or None,
         git_sha=os.environ.get("SHIPYARD_SMOKE_GIT_SHA") or None,
+        ca_file=os.environ.get("SHIPYARD_SMOKE_CA_FILE") or None,
+        cors_origin=os.environ.get("SHIPYARD_SMOKE_CORS_ORIGIN") or None,
     )
+
+
+def tls_context(target: Target) -> ssl.SSLContext:
+    """The system's CAs, plus the environment's test CA when `inv smoke` names one."""
+    context = ssl.create_default_context()
+    if target.ca_file:
+        context.load_verify_locations(cafile=target.ca_file)
+    return context
 
 
 @pytest.fixture(scope="session")
 def client(target: Target) -> Iterator[httpx.Client]:
     """One HTTP client for the session; redirects are not followed (they are checked)."""
-    with httpx.Client(base_url=target.url, timeout=10.0, follow_redirects=False) as session:
+    with httpx.Client(
+        base_url=target.url, timeout=10.0, follow_redirects=False, verify=tls_context(target)
+    ) as session:
         yield session
 
 

@@ -20,6 +20,10 @@ CHECKS = (
     "oversized body is refused",
     "metrics are not public",
     "rate limit answers 429 with retry after",
+    "request id is passed through",
+    "unknown origins get no cors headers",
+    "text is gzipped with vary",
+    "writes meet the stricter limit with retry after",
 )
 
 
@@ -36,11 +40,12 @@ def test_smoke_passes_on_the_stack_with_one_line_per_check_and_junit(gates_stack
     lines = result.stdout.splitlines()
     for check in CHECKS:
         assert any(line.startswith(f"ok    {check}: ") for line in lines), result.stdout
-    assert "n/a   https redirect and certificate" in result.stdout
-    assert "8 passed, 0 failed" in result.stdout
+    assert "n/a   https redirect, HSTS and certificate" in result.stdout
+    assert "n/a   CORS for an allowed origin (no CORS_ORIGINS)" in result.stdout
+    assert f"{len(CHECKS)} passed, 0 failed" in result.stdout
     tree = ET.parse(junit)  # noqa: S314 - our own report
     cases = {case.get("name") for case in tree.iter("testcase")}
-    assert len(cases) == 8
+    assert len(cases) == len(CHECKS)
 
 
 def test_smoke_checks_the_version_deploy_passes_in(gates_stack):

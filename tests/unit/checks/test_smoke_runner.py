@@ -67,6 +67,9 @@ def test_suite_environment_carries_the_target_and_release():
         "SHIPYARD_SMOKE_URL": "https://docs.example.com",
         "SHIPYARD_SMOKE_VERSION": "1.2.3",
         "SHIPYARD_SMOKE_GIT_SHA": "abc",
+        "SHIPYARD_SMOKE_CA_FILE": "",
+        "SHIPYARD_SMOKE_HTTP_PORT": "",
+        "SHIPYARD_SMOKE_CORS_ORIGIN": "",
     }
     assert suite_environment("http://127.0.0.1:8080", None)["SHIPYARD_SMOKE_VERSION"] == ""
 

@@ -51,6 +51,7 @@ def test_the_release_env_appends_what_shipyard_sets() -> None:
     assert plan.release_env_text("A=1\n", variables) == (
         "A=1\n\n# --- set by `inv deploy` ---\nAPP_IMAGE=a:2\nNGINX_IMAGE=n:1\n"
         "SHIPYARD_NGINX_DIR=/srv/docstore/shared/nginx\n"
+        "SHIPYARD_CERTS_DIR=/srv/docstore/shared/certs\n"
     )
 
 

@@ -28,8 +28,11 @@ def test_a_file_without_deployer_only_variables_is_sent_as_written():
     assert for_vm(text) == text
 
 
-def test_only_the_registry_login_is_deployer_only():
+def test_only_the_registry_login_and_local_tls_files_are_deployer_only():
     assert {name for name, v in BY_NAME.items() if v.deployer_only} == {
         "REGISTRY_USERNAME",
         "REGISTRY_PASSWORD",
+        "TLS_CERT_FILE",
+        "TLS_KEY_FILE",
+        "TLS_TRUST_FILE",
     }
