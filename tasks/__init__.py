@@ -3,6 +3,7 @@
 from invoke import Collection
 
 from tasks import backup, checks, db, deploy, env, images, quality, sandbox, stack
+from tasks import provision as provisioning
 
 ns = Collection()
 for task in (stack.setup, stack.up, stack.down, stack.ps, stack.logs):
@@ -21,3 +22,4 @@ ns.add_task(backup.restore)
 for task in (deploy.deploy_, deploy.rollback, deploy.status_, deploy.releases, deploy.audit):
     ns.add_task(task)
 ns.add_collection(deploy.lock)
+ns.add_task(provisioning.provision_)
