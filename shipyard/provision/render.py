@@ -67,8 +67,10 @@ def sshd_hardening() -> str:
 
 
 def docker_daemon_json(max_size_mb: int = 10, max_files: int = 5) -> str:
-    """Docker's defaults for every container: json-file logs rotated by size."""
-    config = {
+    """Docker's defaults: json-file logs rotated by size for every container, and
+    live-restore (containers keep running while dockerd restarts, e.g. for this file)."""
+    config: dict[str, object] = {
+        "live-restore": True,
         "log-driver": "json-file",
         "log-opts": {"max-size": f"{max_size_mb}m", "max-file": str(max_files)},
     }

@@ -69,11 +69,12 @@ class _Progress(BaseStateCallback):
         self.progress = progress
         self.failed: str | None = None
 
-    def operation_host_success(self, state: State, host: Any, op_hash: Any, retry_count: int = 0):
+    def operation_end(self, state: State, op_hash: Any) -> None:
         name = self.names.get(op_hash)
-        if name is not None:
-            meta = state.ops[host][op_hash].operation_meta
-            self.progress(name, meta.did_change())
+        for host, ops in state.ops.items():
+            meta = ops[op_hash].operation_meta if op_hash in ops else None
+            if name is not None and meta is not None and meta.is_complete():
+                self.progress(name, meta.did_change())
 
     def operation_host_error(self, state: State, host: Any, op_hash: Any, *args: Any) -> None:
         self.failed = self.failed or self.names.get(op_hash, str(op_hash))

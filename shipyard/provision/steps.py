@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass, field
 
 from pyinfra import host
-from pyinfra.api import OperationMeta
+from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.hardware import Memory
 from pyinfra.operations import apt, files, server, systemd
 
