@@ -71,7 +71,7 @@ class _Progress(BaseStateCallback):
 
     def operation_end(self, state: State, op_hash: Any) -> None:
         name = self.names.get(op_hash)
-        for host, ops in state.ops.items():
+        for ops in state.ops.values():
             meta = ops[op_hash].operation_meta if op_hash in ops else None
             if name is not None and meta is not None and meta.is_complete():
                 self.progress(name, meta.did_change())
