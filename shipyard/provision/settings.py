@@ -105,7 +105,7 @@ def require_supported(os_release: dict[str, str], where: str) -> str:
     """`ID VERSION_ID` of a supported system; RefusedError naming what is supported."""
     system = os_release.get("ID", "").strip('"')
     version = os_release.get("VERSION_ID", "").strip('"')
-    name = os_release.get("PRETTY_NAME", f"{system} {version}").strip('"')
+    name = os_release.get("PRETTY_NAME", f"{system} {version}".strip()).strip('"')
     if system == "ol":
         raise RefusedError(
             f"{where} runs {name}: Oracle Linux is not supported",
