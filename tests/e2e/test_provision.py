@@ -307,3 +307,23 @@ def test_oracle_linux_user_is_refused(bare: IsolatedSandbox) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "Oracle Linux is not supported" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_deploy_refuses_an_image_of_another_architecture(
+    bare: IsolatedSandbox, deployed: subprocess.CompletedProcess[str]
+) -> None:
+    """An arm64-labelled app image to this amd64 VM: one line, exit 2, nothing shipped."""
+    from shipyard.images.engine import Engine
+    from shipyard.images.foreign import PLATFORMS, relabel_image
+
+    version = f"0.0.0-arm64-{bare.ssh_port}"
+    ref = f"docstore-app:{version}"
+    relabel_image(Engine(), "shipyard-local/debian:bookworm", PLATFORMS["linux/arm64"], ref)
+    try:
+        result = run_inv("deploy", "--env", "sandbox", "--version", version, env=bare.overrides())
+    finally:
+        subprocess.run(["docker", "image", "rm", ref], capture_output=True, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"the VM is amd64 but {ref} is arm64" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
