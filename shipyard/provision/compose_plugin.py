@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from shipyard.errors import PrerequisiteError
 
@@ -25,7 +26,7 @@ def elf_machine(header: bytes) -> str | None:
     """`uname -m` of a Linux ELF executable from its first 20 bytes (None if not ELF)."""
     if len(header) < 20 or header[:4] != b"\x7fELF":
         return None
-    order = "little" if header[5] == 1 else "big"
+    order: Literal["little", "big"] = "little" if header[5] == 1 else "big"
     return ELF_MACHINES.get(int.from_bytes(header[18:20], order))
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import io
 import shlex
-from collections.abc import Iterator
+from collections.abc import Generator
 
-from pyinfra import host
-from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api.command import FileUploadCommand, StringCommand
+from pyinfra.api.operation import operation
+from pyinfra.context import host
 from pyinfra.facts.files import Sha256File
 
 from shipyard.provision.facts import FirewallState, SwapMb
@@ -45,7 +46,7 @@ fi"""
 
 
 @operation()
-def sshd_drop_in(path: str, content: str) -> Iterator[object]:
+def sshd_drop_in(path: str, content: str) -> Generator[object, None, None]:
     """The sshd drop-in `path` holds `content`, validated with `sshd -t`, sshd reloaded."""
     wanted = hashlib.sha256(content.encode()).hexdigest()
     if host.get_fact(Sha256File, path=path) == wanted:
@@ -57,7 +58,7 @@ def sshd_drop_in(path: str, content: str) -> Iterator[object]:
 
 
 @operation()
-def firewall_applied(script: str) -> Iterator[str]:
+def firewall_applied(script: str) -> Generator[str, None, None]:
     """The live firewall rules are those of `script` (applied again on any drift)."""
     if host.get_fact(FirewallState, script=script) != "in-sync":
         yield f"{script} apply"
@@ -74,7 +75,7 @@ def swapfile_script(path: str, size_mb: int) -> str:
 
 
 @operation()
-def swapfile(path: str, size_mb: int) -> Iterator[str]:
+def swapfile(path: str, size_mb: int) -> Generator[str, None, None]:
     """A swap file of `size_mb` when the VM has no swap at all."""
     if host.get_fact(SwapMb) == 0:
         yield swapfile_script(path, size_mb)

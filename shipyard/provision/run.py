@@ -10,12 +10,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyinfra.api import Config, Inventory, State
+from pyinfra.api.config import Config
 from pyinfra.api.connect import disconnect_all
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import ConnectError, PyinfraError
+from pyinfra.api.inventory import Inventory
 from pyinfra.api.operations import run_ops
-from pyinfra.api.state import BaseStateCallback, StateStage
+from pyinfra.api.state import BaseStateCallback, State, StateStage
 from pyinfra.facts.server import Arch
 
 from shipyard.config import Environment
@@ -69,14 +70,18 @@ class _Progress(BaseStateCallback):
         self.progress = progress
         self.failed: str | None = None
 
-    def operation_end(self, state: State, op_hash: Any) -> None:
+    def operation_end(  # type: ignore[override] # pyinfra calls it bound
+        self, state: State, op_hash: Any
+    ) -> None:
         name = self.names.get(op_hash)
         for ops in state.ops.values():
             meta = ops[op_hash].operation_meta if op_hash in ops else None
             if name is not None and meta is not None and meta.is_complete():
                 self.progress(name, meta.did_change())
 
-    def operation_host_error(self, state: State, host: Any, op_hash: Any, *args: Any) -> None:
+    def operation_host_error(  # type: ignore[override] # pyinfra calls it bound
+        self, state: State, host: Any, op_hash: Any, *args: Any
+    ) -> None:
         self.failed = self.failed or self.names.get(op_hash, str(op_hash))
 
 
@@ -90,8 +95,9 @@ def connect(env: Environment, settings: VmSettings) -> tuple[State, Any]:
             hint="add the VM's host key there after checking its fingerprint out of band "
             "(`inv sandbox.up --bare` records the sandbox's own)",
         )
-    inventory = Inventory(([(env.host, host_data(env, settings))], {}))
-    state = State(inventory, Config(SUDO=True, PARALLEL=1))
+    inventory = Inventory(([(env.host, host_data(env, settings))], {}))  # type: ignore[no-untyped-call]
+    config = Config(SUDO=True, PARALLEL=1)  # type: ignore[no-untyped-call]
+    state = State(inventory, config)
     state.set_stage(StateStage.Connect)
     host = next(iter(inventory))
     where = f"{settings.sudo_user}@{env.host}:{env.port or 22}"
@@ -151,7 +157,7 @@ def _execute(
 ) -> None:
     names = {meta._hash: name for name, meta in steps.ops}
     relay = _Progress(names, steps, progress or (lambda name, changed: None))
-    state.add_callback_handler(relay)
+    state.add_callback_handler(relay)  # type: ignore[no-untyped-call]
     state.set_stage(StateStage.Execute)
     with suppress(PyinfraError):  # "No hosts remaining!": the callback knows where it failed
         run_ops(state)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from pyinfra import host
 from pyinfra.api.operation import OperationMeta
+from pyinfra.context import host
 from pyinfra.facts.hardware import Memory
 from pyinfra.operations import apt, files, server, systemd
 
@@ -51,14 +51,14 @@ def provision_vm(settings: VmSettings, compose_binary: str | None, steps: Steps)
     add = steps.add
     add(
         "sshd hardened (checked with sshd -t)",
-        sshd_drop_in(render.SSHD_DROP_IN, render.sshd_hardening()),
+        sshd_drop_in(path=render.SSHD_DROP_IN, content=render.sshd_hardening()),
     )
     _firewall(settings, systemd_here, steps)
     memory_mb = host.get_fact(Memory) or 0
     if settings.swap_mb and memory_mb < settings.small_vm_mb:
         add(
             f"swap file {settings.swap_mb} MB (VM has {memory_mb} MB)",
-            swapfile(render.SWAP_FILE, settings.swap_mb),
+            swapfile(path=render.SWAP_FILE, size_mb=settings.swap_mb),
         )
 
 
@@ -202,5 +202,5 @@ def _firewall(settings: VmSettings, systemd_here: bool, steps: Steps) -> None:
         )
     add(
         f"firewall: TCP {ports} only, first in INPUT; DOCKER-USER",
-        firewall_applied(render.FIREWALL_SCRIPT),
+        firewall_applied(script=render.FIREWALL_SCRIPT),
     )
