@@ -17,22 +17,21 @@ from shipyard.config import load_config
 @console.exits_cleanly
 def build(c: Context, env: str = "local", platform: str = "") -> None:
     """Build the app image (multi-stage Dockerfile, through Compose and BuildKit)."""
+    from shipyard.images import foreign
     from shipyard.images.resolve import resolve_images
     from shipyard.stack import open_stack
 
+    wanted = foreign.platform_named(platform) if platform else foreign.this_machine()
     config = load_config(c.config)
     stack = open_stack(
         config.environment(env), config.app_name, resolve_images(config.images.source)
     )
-    if platform:
-        from shipyard.images import foreign
+    if wanted != foreign.this_machine():
         from shipyard.images.engine import Engine
 
-        wanted = foreign.platform_named(platform)
-        if wanted != foreign.this_machine():
-            ref = foreign.build_app_for(stack, wanted, Engine())
-            console.result(f"built {ref} for {wanted.name}")
-            return
+        ref = foreign.build_app_for(stack, wanted, Engine())
+        console.result(f"built {ref} for {wanted.name}")
+        return
     console.step(f"building {stack.variables['APP_IMAGE']}")
     stack.build_app()
     console.result(f"built {stack.variables['APP_IMAGE']} ({stack.image_id()})")
