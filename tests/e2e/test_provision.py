@@ -328,3 +328,21 @@ def test_deploy_refuses_an_image_of_another_architecture(
     assert f"the VM is amd64 but {ref} is arm64" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_setting_sshd_rejects_is_never_installed(
+    bare: IsolatedSandbox, second_run: dict[str, Any], vm: Any
+) -> None:
+    """The swap that `inv provision` runs, given a drop-in sshd rejects: exit 1, the
+    previous drop-in stays, sshd still takes logins."""
+    from shipyard.provision.operations import sshd_swap_script
+
+    before = docker_exec("sha256sum", render.SSHD_DROP_IN).stdout
+    staged = f"{render.SSHD_DROP_IN}.new"
+    assert docker_exec("sh", "-c", f"echo 'NoSuchOption yes' > {staged}").returncode == 0
+    swap = docker_exec("sh", "-c", sshd_swap_script(render.SSHD_DROP_IN, staged))
+    assert swap.returncode == 1
+    assert "sshd -t rejected the new sshd settings; nothing changed" in swap.stderr
+    assert docker_exec("sha256sum", render.SSHD_DROP_IN).stdout == before
+    assert docker_exec("test", "-e", staged).returncode != 0
+    assert vm.run("true").rc == 0, "a new SSH login failed after the rejected change"
