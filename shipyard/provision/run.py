@@ -22,7 +22,7 @@ from pyinfra.facts.server import Arch
 from shipyard.config import Environment
 from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.provision.compose_plugin import plugin_for
-from shipyard.provision.facts import OsRelease
+from shipyard.provision.facts import OsRelease, PackagedCompose
 from shipyard.provision.settings import VmSettings, require_supported, settings_for
 from shipyard.provision.steps import Steps, provision_vm
 
@@ -128,7 +128,8 @@ def provision(
         state.set_stage(StateStage.Prepare)
         system = require_supported(host.get_fact(OsRelease), f"{env.name} ({env.host})")
         arch = str(host.get_fact(Arch))
-        compose = None if system.startswith("ubuntu") else str(plugin_for(arch))
+        packaged = system.startswith("ubuntu") or host.get_fact(PackagedCompose)
+        compose = None if packaged else str(plugin_for(arch))
         steps = Steps()
         add_deploy(state, provision_vm, settings, compose, steps)
         report = ProvisionReport(env.name, system, arch, dry_run)
