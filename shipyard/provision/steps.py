@@ -12,6 +12,7 @@ from pyinfra.context import host
 from pyinfra.facts.hardware import Memory
 from pyinfra.operations import apt, files, server, systemd
 
+from shipyard.errors import PrerequisiteError
 from shipyard.provision import render
 from shipyard.provision.facts import AptCandidate, HasSystemd, PackagedCompose
 from shipyard.provision.operations import firewall_applied, sshd_drop_in, swapfile
@@ -92,7 +93,12 @@ def _packages(settings: VmSettings, compose_binary: str | None, steps: Steps) ->
         packages.append(COMPOSE_PACKAGE)
     add(f"packages: {', '.join(packages)}", apt.packages(packages=packages, no_recommends=True))
     if COMPOSE_PACKAGE not in packages and not host.get_fact(PackagedCompose):
-        assert compose_binary is not None, "run.py chooses the plugin binary for this VM"
+        if compose_binary is None:
+            raise PrerequisiteError(
+                f"no Compose v2 plugin for this VM: APT offers no {COMPOSE_PACKAGE}",
+                hint="enable Ubuntu's universe component (add-apt-repository universe), or "
+                "install Docker's docker-compose-plugin, then provision again",
+            )
         add(
             "Docker Compose v2 plugin",
             files.put(
