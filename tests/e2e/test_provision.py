@@ -325,9 +325,11 @@ def test_deploy_refuses_an_image_of_another_architecture(
     finally:
         subprocess.run(["docker", "image", "rm", ref], capture_output=True, check=False)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert f"the VM is amd64 but {ref} is arm64" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [result.stderr.strip().splitlines()[-1]], result.stderr  # one line, last
+    assert f"the VM is amd64 but {ref} is arm64" in errors[0]
     assert "Traceback" not in result.stderr
+    assert "uploaded release" not in result.stderr + result.stdout
 
 
 def test_a_setting_sshd_rejects_is_never_installed(
