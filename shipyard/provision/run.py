@@ -64,9 +64,8 @@ def host_data(env: Environment, settings: VmSettings) -> dict[str, Any]:
 class _Progress(BaseStateCallback):
     """Relays each finished operation to `progress`, and remembers the first failure."""
 
-    def __init__(self, names: dict[str, str], steps: Steps, progress: Progress) -> None:
+    def __init__(self, names: dict[str, str], progress: Progress) -> None:
         self.names = names
-        self.steps = steps
         self.progress = progress
         self.failed: str | None = None
 
@@ -159,7 +158,7 @@ def _execute(
     state: State, host: Any, steps: Steps, report: ProvisionReport, progress: Progress | None
 ) -> None:
     names = {meta._hash: name for name, meta in steps.ops}
-    relay = _Progress(names, steps, progress or (lambda name, changed: None))
+    relay = _Progress(names, progress or (lambda name, changed: None))
     state.add_callback_handler(relay)  # type: ignore[no-untyped-call]
     state.set_stage(StateStage.Execute)
     with suppress(PyinfraError):  # "No hosts remaining!": the callback knows where it failed
