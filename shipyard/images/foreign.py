@@ -203,20 +203,51 @@ def build_python_for(platform: Platform, engine: Engine) -> str:
     return tag
 
 
+def app_compose(platform: Platform, ref: str, args: dict[str, str], ca_file: str) -> str:
+    """A build-only compose file for the app image of `platform`: the build of
+    compose/compose.yaml (context, args, the pip_ca secret) without its runtime part, which
+    needs an env file."""
+    service = {
+        "image": ref,
+        "platform": platform.name,
+        "build": {
+            "context": str(PROJECT_ROOT / "app"),
+            "platforms": [platform.name],
+            "args": args,
+            "secrets": ["pip_ca"],
+        },
+    }
+    document = {
+        "name": f"shipyard-app{platform.suffix}",
+        "services": {"app": service},
+        "secrets": {"pip_ca": {"file": ca_file}},
+    }
+    return json.dumps(document)
+
+
 def build_app_for(stack: LocalStack, platform: Platform, engine: Engine) -> str:
-    """The app image of `stack` built for `platform`; returns its ref (`...-arm64`)."""
+    """The app image of `stack`'s checkout built for `platform`; returns its ref (`...-arm64`)."""
     require_emulation(platform)
     python = build_python_for(platform, engine)
-    ref = f"{stack.variables['APP_IMAGE']}{platform.suffix}"
-    variables = {
-        **stack.variables,
-        "APP_IMAGE": ref,
-        "PYTHON_IMAGE": python,
-        "DOCKER_DEFAULT_PLATFORM": platform.name,
-        "DOCKER_BUILDKIT": "1",
+    variables = stack.variables
+    ref = f"{variables['APP_IMAGE']}{platform.suffix}"
+    args = {
+        key: value
+        for key, value in stack.build_info.compose_variables(stack.app_name).items()
+        if key != "APP_IMAGE"
     }
-    with console.status(f"building {ref} for {platform.name} (emulated)"):
-        stack.runner.run(
-            stack.project.build(["app"]), env=variables, capture=False, stdout_to_stderr=True
-        ).raise_for_status(f"building {ref}")
+    args["PYTHON_IMAGE"] = python
+    document = app_compose(platform, ref, args, variables["PIP_CA_BUNDLE"])
+    with tempfile.TemporaryDirectory(prefix="shipyard-app-") as tmp:
+        compose_file = Path(tmp) / "compose.json"
+        compose_file.write_text(document, encoding="utf-8")
+        argv = ["docker", "compose", "--file", str(compose_file), "--progress", "plain"]
+        with console.status(f"building {ref} for {platform.name} (emulated)"):
+            engine.runner.run(
+                [*argv, "build", "app"],
+                env={"DOCKER_BUILDKIT": "1"},
+                capture=False,
+                stdout_to_stderr=True,
+                timeout=5400,
+            ).raise_for_status(f"building {ref}")
     return ref

@@ -253,7 +253,10 @@ def test_deploy_and_smoke_through_the_firewall(
     bare: IsolatedSandbox, deployed: subprocess.CompletedProcess[str]
 ) -> None:
     assert deployed.returncode == 0, f"inv deploy failed:\n{deployed.stdout}\n{deployed.stderr}"
-    smoke = run_inv("smoke", "--env", "sandbox", env=bare.overrides())
+    # --no-burst: the rate-limit check times 400 requests against nginx's limit, which a
+    # machine under heavy load cannot send fast enough (the edge's own tests cover it); the
+    # point here is the stack deployed to a provisioned VM, through its firewall.
+    smoke = run_inv("smoke", "--env", "sandbox", "--no-burst", env=bare.overrides())
     assert smoke.returncode == 0, f"inv smoke failed:\n{smoke.stdout}\n{smoke.stderr}"
 
 

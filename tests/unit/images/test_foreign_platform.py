@@ -13,6 +13,7 @@ from shipyard.deploy.preflight import architecture_mismatch
 from shipyard.errors import ConfigError, PrerequisiteError
 from shipyard.images.foreign import (
     PLATFORMS,
+    app_compose,
     docker_arch,
     platform_named,
     python_compose,
@@ -82,3 +83,15 @@ def test_preflight_names_the_first_image_of_another_architecture() -> None:
     line = architecture_mismatch("prod", "aarch64", images)
     assert line == "on prod: the VM is arm64 but docstore-app:1.0 is amd64"
     assert architecture_mismatch("prod", "aarch64", {"docstore-app:1.0-arm64": "arm64"}) is None
+
+
+def test_app_for_arm64_builds_without_an_env_file() -> None:
+    args = {"APP_VERSION": "1.0", "PYTHON_IMAGE": "py:arm64"}
+    compose = json.loads(app_compose(ARM64, "app:1.0-arm64", args, "/tmp/ca.pem"))
+    service = compose["services"]["app"]
+    assert service["image"] == "app:1.0-arm64"
+    assert service["build"]["platforms"] == ["linux/arm64"]
+    assert service["build"]["args"] == args
+    assert service["build"]["context"].endswith("/app")
+    assert compose["secrets"] == {"pip_ca": {"file": "/tmp/ca.pem"}}
+    assert "env_file" not in json.dumps(compose)
