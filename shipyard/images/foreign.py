@@ -8,8 +8,9 @@ Debian bookworm. What works here (docs/provision.md, "arm64"):
    `docker import` turns into an image, as for the amd64 base (shipyard.images.base).
 3. Docker 20.10 ignores `docker import --platform` (it is experimental there): the image
    says amd64. A `docker save` / edit config / `docker load` round trip labels it arm64.
-4. BuildKit through Compose with DOCKER_DEFAULT_PLATFORM=linux/arm64 builds the python
-   stand-in and then the app FROM it; every RUN step runs emulated.
+4. BuildKit through Compose builds the python stand-in and then the app FROM it, from
+   build-only compose files whose service has `platform: linux/arm64`; every RUN step runs
+   emulated.
 
 The arm64 images get their own tags (`...-arm64`): one tag holds one architecture here.
 """
