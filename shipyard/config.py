@@ -47,6 +47,21 @@ class BackupConfig(BaseModel):
     incomplete_after_hours: int = Field(default=24, ge=1)
 
 
+class ProvisionConfig(BaseModel):
+    """How `inv provision` reaches a fresh VM and what it sets up there (docs/provision.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(pattern=r"^[a-z_][a-z0-9_-]*$")
+    """The cloud image's sudo user (`ubuntu` on Ubuntu images, `debian` on Debian's)."""
+    time_servers: list[str] = Field(default_factory=list)
+    """NTP servers for chrony; empty keeps the distribution's pool."""
+    swap_mb: int = Field(default=2048, ge=0, le=65536)
+    """Swap file size on a small VM (0: never)."""
+    small_vm_mb: int = Field(default=4096, ge=0)
+    """A VM with less memory than this gets the swap file."""
+
+
 class Environment(BaseModel):
     """One target the stack runs on: this machine, a sandbox VM, staging or production."""
 
@@ -80,6 +95,8 @@ class Environment(BaseModel):
     http_port: int | None = Field(default=None, ge=1, le=65535)
     """Plain HTTP's port when public_url is https on another port than 443 (a sandbox):
     where port 80 (the redirect and ACME challenges) is published; unset: 80."""
+    provision: ProvisionConfig | None = None
+    """`inv provision`: the sudo user of a fresh VM and what to set up (docs/provision.md)."""
 
     @property
     def known_hosts_file(self) -> Path:

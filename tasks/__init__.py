@@ -18,6 +18,7 @@ from tasks import (
     sandbox,
     stack,
 )
+from tasks import provision as provisioning
 
 ns = Collection()
 for task in (stack.setup, stack.up, stack.down, stack.ps, stack.logs):
@@ -42,3 +43,4 @@ ns.add_collection(Collection.from_module(secret_tasks), name="secrets")
 ns.add_collection(monitoring.collection)
 ns.add_collection(monitoring.alerts)
 ns.add_collection(certs.collection)
+ns.add_task(provisioning.provision_)

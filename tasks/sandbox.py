@@ -10,19 +10,25 @@ from shipyard.config import load_config
 SANDBOX = "sandbox"
 
 
-def _sandbox(c, env):  # type: ignore[no-untyped-def]
+def _sandbox(c, env, bare=False):  # type: ignore[no-untyped-def]
     from shipyard.sandbox.vm import Sandbox
 
-    return Sandbox.for_env(load_config(c.config).environment(env))
+    return Sandbox.for_env(load_config(c.config).environment(env), bare=bare)
 
 
-@task(help={"env": "environment the sandbox VM serves (default: sandbox)"})
+@task(
+    help={
+        "env": "environment the sandbox VM serves (default: sandbox)",
+        "bare": "a FRESH VM instead: no Docker, no deploy user, only the sudo user `debian` "
+        "(prepare it with `inv provision`)",
+    }
+)
 @console.exits_cleanly
-def up(c, env=SANDBOX):
+def up(c, env=SANDBOX, bare=False):
     """Start a local replica of a fresh VM (SSH and HTTP on 127.0.0.1) and trust its host key."""
     from shipyard.local_setup import ensure_env_file
 
-    sandbox = _sandbox(c, env)
+    sandbox = _sandbox(c, env, bare)
     started = sandbox.up()
     environment = sandbox.env
     env_file = environment.path(environment.env_file)
@@ -36,10 +42,14 @@ def up(c, env=SANDBOX):
         console.done(f"test ACME server (Pebble) at {ca.directory_url}; {env_file.name} uses it")
     verb = "started" if started else "already running:"
     console.result(f"sandbox VM {verb} {sandbox.name}")
-    console.say(f"  ssh         {environment.user}@{environment.host}:{environment.port}")
+    login = sandbox.flavour.login_user or environment.user
+    console.say(f"  ssh         {login}@{environment.host}:{environment.port}")
     console.say(f"  host key    {environment.known_hosts_file}")
     console.say(f"  public URL  {environment.public_url} (nginx, once the stack is deployed)")
-    console.say("Next: `inv sandbox.ssh` for a shell on it, `inv sandbox.down` to remove it.")
+    if bare:
+        console.say(f"Next: `inv provision --env {env}`, then `inv deploy --env {env}`.")
+    else:
+        console.say("Next: `inv sandbox.ssh` for a shell on it, `inv sandbox.down` to remove it.")
 
 
 @task(help={"env": "environment the sandbox VM serves (default: sandbox)"})

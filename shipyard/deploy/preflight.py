@@ -174,3 +174,35 @@ def check_edge_socket_mount(target: Target) -> None:
             )
     tls = target.env.public_url.startswith("https://")
     check_edge_mounts(target.env.name, mounts.stdout.splitlines(), tls)
+
+
+MACHINE_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def architecture_mismatch(env_name: str, vm_machine: str, images: dict[str, str]) -> str | None:
+    """One line naming the first image (ref -> Docker architecture) that the VM
+    (`uname -m`) cannot run, or None when all match."""
+    vm_arch = MACHINE_ARCH.get(vm_machine.strip(), vm_machine.strip())
+    for ref, arch in images.items():
+        if arch != vm_arch:
+            return f"on {env_name}: the VM is {vm_arch} but {ref} is {arch}"
+    return None
+
+
+def check_architecture(target: Target, engine: Engine, refs: list[str]) -> None:
+    """PrerequisiteError (one line) when an image to ship is built for another architecture
+    than the VM's: an arm64 VM (Oracle's Ampere A1) needs arm64 images."""
+    machine = target.run(["uname", "-m"], "uname -m on the VM").stdout
+    images = {}
+    for ref in refs:
+        data = engine.inspect_image(ref)
+        if data is not None:
+            images[ref] = str(data.get("Architecture") or "unknown")
+    problem = architecture_mismatch(target.env.name, machine, images)
+    if problem:
+        raise PrerequisiteError(
+            problem,
+            hint="build the app for it with `inv images.build --platform linux/"
+            f"{MACHINE_ARCH.get(machine.strip(), machine.strip())}` and deploy that --version "
+            "(docs/provision.md, arm64)",
+        )

@@ -58,6 +58,7 @@ def deploy(target: Target, request: DeployRequest, engine: Engine) -> DeployOutc
     """Preflight on the VM, lock, then ship, upload, migrate, switch, smoke, finish."""
     started = time.monotonic()
     preflight.check_vm(target)
+    preflight.check_architecture(target, engine, [request.app.ref, *request.images.values()])
     target.run(prepare_dirs_argv(target.layout), "creating the deploy directories")
     with lock.held(target, version=request.app.version) as taken:
         holder = taken.holder

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +26,8 @@ from shipyard.remote.ssh import known_hosts_line
 
 IMAGE = "shipyard-local/sandbox:bookworm"
 CONTEXT = PROJECT_ROOT / "images" / "sandbox"
+BARE_IMAGE = "shipyard-local/sandbox-bare:bookworm"
+BARE_CONTEXT = PROJECT_ROOT / "images" / "sandbox-bare"
 NAME_ENV = "SHIPYARD_SANDBOX_NAME"
 DEFAULT_NAME = "shipyard-sandbox"
 HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
@@ -52,6 +54,25 @@ def container_name(environ: dict[str, str] | None = None) -> str:
     """The sandbox container's name (SHIPYARD_SANDBOX_NAME, for isolated test runs)."""
     environ = dict(os.environ) if environ is None else environ
     return environ.get(NAME_ENV) or DEFAULT_NAME
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """Which VM the sandbox replicates: one ready for `inv deploy`, or a fresh (bare) one
+    that `inv provision` prepares."""
+
+    image: str
+    context: Path
+    service: str
+    ready_probe: str
+    needs_pip_ca: bool
+    login_user: str | None = None
+    """Who logs in before provisioning (None: the environment's user)."""
+
+
+READY = Flavour(IMAGE, CONTEXT, "sandbox", "docker info >/dev/null && pgrep -x sshd", True)
+BARE = Flavour(BARE_IMAGE, BARE_CONTEXT, "sandbox-bare", "pgrep -x sshd", False, "debian")
+"""No Docker, no deploy user: OpenSSH and the sudo user `debian` (images/sandbox-bare)."""
 
 
 @dataclass(frozen=True)
@@ -153,11 +174,13 @@ class Sandbox:
     env: Environment
     name: str
     engine: Engine
+    flavour: Flavour = READY
 
     @classmethod
-    def for_env(cls, env: Environment) -> Sandbox:
+    def for_env(cls, env: Environment, *, bare: bool = False) -> Sandbox:
         """The sandbox of `env`, named by SHIPYARD_SANDBOX_NAME or the default."""
-        return cls(env, container_name(), Engine(LocalRunner(PROJECT_ROOT)))
+        flavour = BARE if bare else READY
+        return cls(env, container_name(), Engine(LocalRunner(PROJECT_ROOT)), flavour)
 
     @property
     def key_file(self) -> Path:
@@ -175,9 +198,10 @@ class Sandbox:
 
     def build_image(self) -> None:
         """Build the VM image unless it was built from the same context."""
-        wanted = context_hash(CONTEXT)
-        if is_current(self.engine.image_labels(IMAGE), wanted):
-            console.skipped(f"{IMAGE}: already built")
+        image, context = self.flavour.image, self.flavour.context
+        wanted = context_hash(context)
+        if is_current(self.engine.image_labels(image), wanted):
+            console.skipped(f"{image}: already built")
             return
         build_base(engine=self.engine)
         with pip_ca_file() as ca_file:
@@ -185,18 +209,20 @@ class Sandbox:
                 "docker",
                 "compose",
                 "--file",
-                str(CONTEXT / "compose.yaml"),
+                str(context / "compose.yaml"),
                 "--progress",
                 "plain",
                 "build",
                 "--build-arg",
                 f"SHIPYARD_CONTEXT_HASH={wanted}",
-                "sandbox",
+                self.flavour.service,
             ]
-            env = {"PIP_CA_BUNDLE": str(ca_file), "DOCKER_BUILDKIT": "1"}
-            with console.status(f"building {IMAGE}"):
-                self.engine.run(argv, f"building {IMAGE}", env=env, timeout=1800)
-        console.done(f"{IMAGE}: built")
+            env = {"DOCKER_BUILDKIT": "1"}
+            if self.flavour.needs_pip_ca:
+                env["PIP_CA_BUNDLE"] = str(ca_file)
+            with console.status(f"building {image}"):
+                self.engine.run(argv, f"building {image}", env=env, timeout=1800)
+        console.done(f"{image}: built")
 
     def ensure_key(self) -> str:
         """The login key pair (created, mode 0600, when missing); returns the public key."""
@@ -214,20 +240,33 @@ class Sandbox:
         """
         state = self.state()
         if state == "running":
+            self.require_flavour()
             self.record_host_key()
             return False
         if state is not None:
             self.engine.run(["docker", "rm", "--force", self.name], "removing the old sandbox")
         self.build_image()
-        spec = spec_for(self.env, self.ensure_key(), self.name)
+        spec = replace(spec_for(self.env, self.ensure_key(), self.name), image=self.flavour.image)
         self.engine.run(run_argv(spec), f"starting the sandbox VM {self.name}")
         self.wait_ready()
         self.record_host_key()
         return True
 
+    def require_flavour(self) -> None:
+        """ConfigError when the running VM is of the other flavour (bare or ready)."""
+        result = self.engine.runner.run(
+            ["docker", "inspect", "--format", "{{.Config.Image}}", self.name]
+        )
+        running = result.stdout.strip()
+        if result.ok and running != self.flavour.image:
+            raise ConfigError(
+                f"the sandbox VM {self.name} runs {running}, not {self.flavour.image}",
+                hint="remove it first with `inv sandbox.down`",
+            )
+
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Wait until the VM's Docker engine and SSH server answer."""
-        probe = ["docker", "exec", self.name, "sh", "-c", "docker info >/dev/null && pgrep -x sshd"]
+        """Wait until the VM's SSH server (and Docker engine, when it has one) answer."""
+        probe = ["docker", "exec", self.name, "sh", "-c", self.flavour.ready_probe]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.engine.runner.run(probe, timeout=30).ok:
