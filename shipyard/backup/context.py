@@ -175,18 +175,17 @@ def deployed_site(
 ) -> Site:
     """The current release's stack on a VM, reached through `runner`: a LocalRunner on the
     VM itself (`--on-host`), or an SSHRunner from a workstation, whose S3 traffic to the
-    object store's loopback port on the VM then goes through an SSH port forward. The site
-    closes the runner's connection when it is closed, unless the runner is `borrowed` (a
-    deploy's, which outlives the backup)."""
+    object store's loopback port on the VM then goes through a port forward. The site
+    closes the runner when it is closed, unless the runner is `borrowed` (a deploy's, which
+    outlives the backup)."""
     from shipyard.deploy.context import Target
-    from shipyard.remote.ssh import SSHRunner
 
     with ExitStack() as resources:
-        if isinstance(runner, SSHRunner) and not borrowed:
+        if not borrowed:
             resources.enter_context(runner)
         project = release_project(Target(env, runner))
         ops = published_s3(runner, project, {}) if uses_in_stack_store(values) else None
-        if ops is not None and isinstance(runner, SSHRunner):
+        if ops is not None:
             host, _, port = ops.rpartition(":")
             ops = f"127.0.0.1:{resources.enter_context(runner.forward_local(int(port), host))}"
         site = _site(env, runner, project, {}, values, ops, workers)

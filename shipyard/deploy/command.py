@@ -67,9 +67,7 @@ def opened(target: Target) -> Iterator[Target]:
     try:
         yield target
     finally:
-        close = getattr(target.runner, "close", None)
-        if close is not None:
-            close()
+        target.runner.close()
 
 
 def _dry_run(plan: DeployPlan | RollbackPlan) -> None:
