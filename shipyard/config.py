@@ -139,7 +139,7 @@ def load_config(source: Mapping[str, Any] | Any | None = None) -> ShipyardConfig
         raise ConfigError(f"invoke.yaml: shipyard.{where}: {first['msg']}") from None
 
 
-def load_environment(name: str, source: Mapping[str, Any] | None = None) -> Environment:
+def load_environment(name: str, source: Mapping[str, Any] | Any | None = None) -> Environment:
     """The typed environment `name` from invoke.yaml (or from an Invoke config mapping)."""
     return load_config(source).environment(name)
 

@@ -35,7 +35,7 @@ def _prune_lines(report: PruneReport) -> None:
         console.warn(line)
 
 
-def _prune_json(report: PruneReport) -> dict:
+def _prune_json(report: PruneReport) -> dict[str, object]:
     return {
         "dry_run": report.dry_run,
         "decisions": [

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context, task
 
 from shipyard import console
 from shipyard.config import load_config
 from shipyard.errors import RefusedError
 
+if TYPE_CHECKING:
+    from shipyard.deploy.context import Target
 
-def target_for(c: Context, env: str):  # type: ignore[no-untyped-def]
+
+def target_for(c: Context, env: str) -> Target:
     """The VM of environment `env` (ConfigError, exit 2, for one that is not a VM)."""
     from shipyard.deploy.context import Target
     from shipyard.deploy.preflight import require_deployable

@@ -9,9 +9,11 @@ PYTEST = ".venv/bin/pytest"
 
 @task
 def lint(c):
-    """ruff (check and format) over the Python code, shellcheck over the shell scripts."""
+    """ruff (check and format) and mypy over the Python code, shellcheck over the shell
+    scripts."""
     c.run(".venv/bin/ruff check .", pty=False)
     c.run(".venv/bin/ruff format --check .", pty=False)
+    c.run(".venv/bin/mypy", pty=False)  # strict for shipyard/; see [tool.mypy] in pyproject
     c.run(
         ".venv/bin/shellcheck scripts/bootstrap .ci/run images/postgres/docker-entrypoint.sh"
         " images/nginx/docker-entrypoint.sh images/nginx/docker-entrypoint.d/*"
