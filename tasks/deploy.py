@@ -12,18 +12,14 @@ from shipyard.config import load_config
 from shipyard.errors import RefusedError
 
 if TYPE_CHECKING:
-    from shipyard.deploy.context import Target
+    from shipyard.vm.target import Target
 
 
 def target_for(c: Context, env: str) -> Target:
     """The VM of environment `env` (ConfigError, exit 2, for one that is not a VM)."""
-    from shipyard.deploy.context import Target
-    from shipyard.deploy.preflight import require_deployable
-    from shipyard.remote.factory import runner_for
+    from shipyard.deploy.preflight import deployable_target
 
-    environment = load_config(c.config).environment(env)
-    require_deployable(environment)
-    return Target(environment, runner_for(environment))
+    return deployable_target(load_config(c.config), env)
 
 
 _CUT_OVER_HELP = {
@@ -148,15 +144,13 @@ def status_(c: Context, env: str = "", json: bool = False) -> None:
 @console.exits_cleanly
 def releases(c: Context, env: str = "") -> None:
     """The releases on the VM, oldest first; `*` marks the current one."""
-    from shipyard.deploy.prune import current_release, release_facts, release_names
+    from shipyard.vm.releases import list_releases
 
-    target = target_for(c, env)
-    current = current_release(target)
-    for name in release_names(target):
-        facts = release_facts(target, name)
-        mark = "*" if name == current else " "
+    for entry in list_releases(target_for(c, env)):
+        facts = entry.facts
+        mark = "*" if entry.current else " "
         what = f"{facts.version} {facts.git_sha[:12]} by {facts.deployed_by}" if facts else "?"
-        console.say(f"{mark} {name}  {what}")
+        console.say(f"{mark} {entry.name}  {what}")
 
 
 @task(

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from shipyard import console
 from shipyard.config import PROJECT_ROOT, Environment, ShipyardConfig
 from shipyard.deploy import hooks, predeploy_backup, preflight
-from shipyard.deploy.context import Target
 from shipyard.deploy.lock import whoami
 from shipyard.deploy.manual_rollback import (
     RollbackOutcome,
@@ -18,13 +17,17 @@ from shipyard.deploy.manual_rollback import (
     plan_rollback,
     rollback,
 )
-from shipyard.deploy.plan import DeployPlan, release_id
-from shipyard.deploy.prune import current_release
+from shipyard.deploy.plan import DeployPlan
 from shipyard.deploy.run import DeployOutcome, DeployRequest, deploy
 from shipyard.images.app import read_build_info
 from shipyard.images.engine import Engine
+from shipyard.images.resolve import resolve_images
 from shipyard.remote import LocalRunner
 from shipyard.remote.factory import runner_for
+from shipyard.stack import open_stack
+from shipyard.vm.layout import release_id
+from shipyard.vm.releases import current_release
+from shipyard.vm.target import Target
 
 
 def app_image_ref(config: ShipyardConfig, version: str | None) -> str:
@@ -132,8 +135,6 @@ def run_deploy(
     images = {}
     engine = Engine(LocalRunner(PROJECT_ROOT))
     if not dry_run:
-        from shipyard.images.resolve import resolve_images
-
         if env.image_delivery == "registry":
             preflight.check_registry(env)
         images = resolve_images(config.images.source, keys=preflight.RUNTIME_IMAGES)
@@ -192,9 +193,6 @@ def hook_facts(
 
 
 def _build_app(config: ShipyardConfig, env: Environment, images: dict[str, str]) -> None:
-    from shipyard.images.resolve import resolve_images
-    from shipyard.stack import open_stack
-
     build_images = {**images, **resolve_images(config.images.source, keys=["python"])}
     stack = open_stack(env, config.app_name, build_images)
     console.step(f"building {stack.variables['APP_IMAGE']}")

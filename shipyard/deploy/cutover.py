@@ -10,8 +10,6 @@ from typing import TypeVar
 from shipyard import console
 from shipyard.checks.smoke import ExpectedVersion, run_smoke_suite
 from shipyard.deploy import switch
-from shipyard.deploy.bundle import ReleaseFacts
-from shipyard.deploy.context import Target
 from shipyard.deploy.gate import GateFailedError, wait_ready
 from shipyard.deploy.plan import (
     APP_SERVICE,
@@ -21,6 +19,8 @@ from shipyard.deploy.plan import (
 )
 from shipyard.deploy.rollback import Attempt, revert
 from shipyard.errors import CommandFailedError
+from shipyard.vm.releases import ReleaseFacts
+from shipyard.vm.target import Target
 
 Prepared = TypeVar("Prepared")
 """What the cut-over's `prepare` step returns (a deploy's pre-deploy backup id)."""

@@ -27,10 +27,10 @@ import httpx
 from shipyard import console
 from shipyard.config import PROJECT_ROOT
 from shipyard.deploy import layer_cache
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import sh
 from shipyard.errors import CommandFailedError
 from shipyard.remote import LocalRunner
+from shipyard.vm.target import Target
 
 REGISTRY_BINARY = "docker-registry"
 REGISTRY_ROOT = PROJECT_ROOT / ".shipyard" / "registry"

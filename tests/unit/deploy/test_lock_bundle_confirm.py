@@ -11,6 +11,7 @@ import pytest
 from shipyard.config import load_config
 from shipyard.deploy import bundle, command, lock, plan
 from shipyard.errors import RefusedError
+from shipyard.vm import layout
 
 
 def test_holder_is_described_with_its_age_and_staleness() -> None:
@@ -43,7 +44,7 @@ def test_bundle_holds_the_release_with_the_env_file_0600() -> None:
 
 def test_approval_without_a_terminal_is_refused_naming_yes(monkeypatch) -> None:
     env = load_config().environment("production")
-    deploy_plan = plan.DeployPlan("production", "h", "r1", "a:1", plan.Layout("/srv/d"), ())
+    deploy_plan = plan.DeployPlan("production", "h", "r1", "a:1", layout.Layout("/srv/d"), ())
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     with pytest.raises(RefusedError) as refused:
         command.confirm(env, deploy_plan, yes=False)
