@@ -290,11 +290,11 @@ def restore(
         if dry_run:
             console.result("dry run: nothing was changed")
             return
-        console.confirm(
+        console.confirm_name(
             f"Replace the data of {env}?",
+            env,
             yes=yes,
             refusal="a restore replaces the database and the objects",
-            expected=env,
         )
         report = run_restore(
             ctx, plan, step=console.step, warn=console.warn, safety_backup=not no_safety_backup

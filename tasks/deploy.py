@@ -64,7 +64,7 @@ def deploy_(
     no_backup: bool = False,
 ) -> None:
     """Deploy the app to a VM with zero downtime; roll back by itself when a gate fails."""
-    from shipyard.deploy.command import run_deploy
+    from shipyard.deploy.orchestration import run_deploy
     from shipyard.errors import ConfigError
 
     if backup and no_backup:
@@ -101,7 +101,7 @@ def rollback(
     json: bool = False,
 ) -> None:
     """Put an earlier release back in service with zero downtime (default: the previous)."""
-    from shipyard.deploy.command import run_rollback
+    from shipyard.deploy.orchestration import run_rollback
 
     outcome = run_rollback(
         load_config(c.config),
@@ -121,7 +121,7 @@ def rollback(
     help={"env": "environment of a VM", "json": "print the result as JSON"},
 )
 @console.exits_cleanly
-def status_(c: Context, env: str = "", json: bool = False) -> None:
+def vm_status(c: Context, env: str = "", json: bool = False) -> None:
     """The VM's current release, its containers (health, uptime), free disk and lock."""
     from dataclasses import asdict
 
@@ -180,9 +180,9 @@ def audit(c: Context, env: str = "", lines: int = 20, json: bool = False) -> Non
         )
 
 
-@task(positional=[], help={"env": "environment whose deploy lock to show"})
+@task(name="status", positional=[], help={"env": "environment whose deploy lock to show"})
 @console.exits_cleanly
-def status(c: Context, env: str = "") -> None:
+def lock_status(c: Context, env: str = "") -> None:
     """Who holds the deploy lock of an environment, if anyone."""
     from shipyard.deploy.lock import holder, holder_alive
 
@@ -200,7 +200,7 @@ def status(c: Context, env: str = "") -> None:
     help={"env": "environment whose lock to remove", "force": "required: remove it anyway"},
 )
 @console.exits_cleanly
-def release_(c: Context, env: str = "", force: bool = False) -> None:
+def lock_release(c: Context, env: str = "", force: bool = False) -> None:
     """Remove a deploy lock left by a client that died (check `inv lock.status` first)."""
     from shipyard.deploy.lock import force_release
 
@@ -215,5 +215,5 @@ def release_(c: Context, env: str = "", force: bool = False) -> None:
 
 
 lock = Collection("lock")
-lock.add_task(status)
-lock.add_task(release_)
+lock.add_task(lock_status)
+lock.add_task(lock_release)

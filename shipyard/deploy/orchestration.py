@@ -1,8 +1,8 @@
-"""`inv deploy`: from an environment name and options to a finished (or refused) deploy."""
+"""The orchestration of `inv deploy` and `inv rollback`: from an environment name and
+options to a plan, its confirmation, and a finished (or refused) deploy or rollback."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -47,12 +47,9 @@ def confirm(env: Environment, plan: DeployPlan, yes: bool) -> None:
 def require_approval(env: Environment, yes: bool, lines: list[str], question: str) -> None:
     """Go on when `env` needs no approval or --yes was given; else show `lines` and ask on
     the terminal (RefusedError, exit 3, without one or without a typed `yes`)."""
-    if not env.requires_approval or yes:
+    if not env.requires_approval:
         return
-    if sys.stdin.isatty():
-        for line in lines:
-            console.say(line)
-    console.confirm(question, yes=False, refusal=f"{env.name} requires approval")
+    console.confirm(question, yes=yes, refusal=f"{env.name} requires approval", details=lines)
 
 
 def plan_lines(plan: DeployPlan | RollbackPlan) -> list[str]:
