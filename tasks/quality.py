@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from invoke import task
 
 PYTEST = ".venv/bin/pytest"
@@ -9,17 +11,16 @@ PYTEST = ".venv/bin/pytest"
 
 @task
 def lint(c):
-    """ruff (check and format) and mypy over the Python code, shellcheck over the shell
-    scripts."""
+    """ruff (check and format) and mypy over the Python code, shellcheck over every shell
+    script, hadolint over every Dockerfile (.hadolint.yaml says why a rule is ignored)."""
+    from shipyard.config import PROJECT_ROOT
+    from shipyard.lint_targets import dockerfiles, shell_scripts
+
     c.run(".venv/bin/ruff check .", pty=False)
     c.run(".venv/bin/ruff format --check .", pty=False)
     c.run(".venv/bin/mypy", pty=False)  # strict for shipyard/; see [tool.mypy] in pyproject
-    c.run(
-        ".venv/bin/shellcheck scripts/bootstrap .ci/run images/postgres/docker-entrypoint.sh"
-        " images/nginx/docker-entrypoint.sh images/nginx/docker-entrypoint.d/*"
-        " images/sandbox/sandbox-init",
-        pty=False,
-    )
+    c.run(".venv/bin/shellcheck " + shlex.join(shell_scripts(PROJECT_ROOT)), pty=False)
+    c.run(".venv/bin/hadolint " + shlex.join(dockerfiles(PROJECT_ROOT)), pty=False)
 
 
 @task(
