@@ -15,6 +15,7 @@ from shipyard.compose import ComposeProject, project_for
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.images.app import BuildInfo, read_build_info
 from shipyard.images.standins import pip_ca_source
+from shipyard.ports import require_port
 from shipyard.remote import CommandResult, LocalRunner, Runner
 
 MIGRATE_COMMAND = ("alembic", "upgrade", "head")
@@ -85,7 +86,9 @@ class LocalStack:
         return result.stdout.strip() if result.ok else None
 
     def start(self, services: Sequence[str] = (), *, wait_timeout: int = 180) -> None:
-        """Start or converge services and wait until they are healthy."""
+        """Start or converge services and wait until they are healthy; ConfigError first
+        when the public URL's port is held by anything but this stack."""
+        require_port(self.runner, self.env.public_url, self.project.project)
         what = f"starting {', '.join(services) or 'the stack'}"
         self._compose(self.project.up(services, wait_timeout=wait_timeout), what)
 

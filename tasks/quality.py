@@ -27,12 +27,15 @@ def lint(c):
     help={
         "unit": "only the unit tests (no Docker needed)",
         "keyword": "only tests matching this pytest -k expression",
+        "coverage": "measure the coverage of shipyard/ over the tests run (the `inv` processes"
+        " they start included) and print it, least covered first",
     }
 )
-def test(c, unit=False, keyword=""):
+def test(c, unit=False, keyword="", coverage=False):
     """Lint, then every test: unit, then integration on the real Docker engine."""
     lint(c)
     selection = "tests/unit" if unit else "tests"
     junit = "--junitxml=reports/junit.xml"
     keyword_option = f" -k '{keyword}'" if keyword else ""
-    c.run(f"{PYTEST} {selection} {junit}{keyword_option}", pty=False)
+    cov = " --cov --cov-report=term --cov-report=xml:reports/coverage.xml" if coverage else ""
+    c.run(f"{PYTEST} {selection} {junit}{keyword_option}{cov}", pty=False)
