@@ -115,7 +115,7 @@ class ShipyardConfig(BaseModel):
                 f"unknown environment {name!r}; known: {known}", hint=ENVIRONMENT_NAMES_HINT
             )
         raw = dict(self.environments[name])
-        if raw.get("host") is None and "project" not in raw:
+        if raw.get("host") is None and not raw.get("project"):
             raw["project"] = checkout_project(self.app_name, PROJECT_ROOT)
         try:
             return Environment(name=name, **raw)
@@ -128,7 +128,7 @@ class ShipyardConfig(BaseModel):
 
 
 def checkout_project(app_name: str, root: Path) -> str:
-    """The compose project of a local stack without a `project` in invoke.yaml:
+    """The compose project of a local stack whose `project` in invoke.yaml is null:
     `<app_name>-<8 hex digits of the checkout's path>`, so two checkouts on one machine
     get their own containers, networks and volumes (a VM's project is always named)."""
     digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]

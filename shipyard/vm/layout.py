@@ -20,7 +20,7 @@ _RELEASE_ID = re.compile(r"^\d{8}T\d{6}Z-[A-Za-z0-9._-]+$")
 
 @dataclass(frozen=True)
 class Layout:
-    """Where things live under the deploy path on the VM (DESIGN.md, "On the VM")."""
+    """Where things live under the deploy path on the VM (docs/deploy.md, "On the VM")."""
 
     root: str
 
