@@ -30,10 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shipyard.deploy.context import Target  # noqa: E402
 from shipyard.deploy.plan import APP_SERVICE, point_socket_argv  # noqa: E402
-from shipyard.deploy.prune import current_release  # noqa: E402
 from shipyard.deploy.switch import containers  # noqa: E402
+from shipyard.vm.releases import current_release  # noqa: E402
+from shipyard.vm.target import Target  # noqa: E402
 from tests.e2e.deploy_support import Poller, build_app_version, deploy  # noqa: E402
 from tests.e2e.support import IsolatedSandbox, running_sandbox  # noqa: E402
 from tests.integration.support import run_inv  # noqa: E402

@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.deploy_downtime import must  # noqa: E402
 from shipyard.deploy import ship  # noqa: E402
-from shipyard.deploy.context import Target  # noqa: E402
 from shipyard.deploy.plan import APP_SERVICE, gate_probe_argv  # noqa: E402
-from shipyard.deploy.prune import current_release  # noqa: E402
 from shipyard.deploy.switch import containers  # noqa: E402
 from shipyard.images.engine import Engine  # noqa: E402
 from shipyard.remote import LocalRunner  # noqa: E402
+from shipyard.vm.releases import current_release  # noqa: E402
+from shipyard.vm.target import Target  # noqa: E402
 from tests.e2e.deploy_support import build_app_version, build_derived, deploy  # noqa: E402
 from tests.e2e.support import IsolatedSandbox, running_sandbox  # noqa: E402
 

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 
 from shipyard.config import Environment
 
 
 @dataclass(frozen=True)
 class ComposeProject:
-    """One compose project: which files, which env file, which profiles, under what name."""
+    """One compose project: which files, which env file, which profiles, under what name.
+
+    Paths are local `Path`s for this machine's stack (`project_for`) and `PurePosixPath`s
+    for a release on a VM (`shipyard.vm.layout.release_project`); only their text is used."""
 
     project: str
-    files: tuple[Path, ...]
-    env_file: Path
+    files: tuple[PurePath, ...]
+    env_file: PurePath
     profiles: tuple[str, ...] = ()
 
     def base(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -134,6 +135,8 @@ class ShipyardConfig(BaseModel):
                 f"unknown environment {name!r}; known: {known}", hint=ENVIRONMENT_NAMES_HINT
             )
         raw = dict(self.environments[name])
+        if raw.get("host") is None and not raw.get("project"):
+            raw["project"] = checkout_project(self.app_name, PROJECT_ROOT)
         try:
             return Environment(name=name, **raw)
         except ValidationError as exc:
@@ -142,6 +145,14 @@ class ShipyardConfig(BaseModel):
             raise ConfigError(
                 f"invoke.yaml: shipyard.environments.{name}.{where}: {first['msg']}"
             ) from None
+
+
+def checkout_project(app_name: str, root: Path) -> str:
+    """The compose project of a local stack whose `project` in invoke.yaml is null:
+    `<app_name>-<8 hex digits of the checkout's path>`, so two checkouts on one machine
+    get their own containers, networks and volumes (a VM's project is always named)."""
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]
+    return f"{app_name}-{digest}"
 
 
 def load_config(source: Mapping[str, Any] | Any | None = None) -> ShipyardConfig:
@@ -159,7 +170,7 @@ def load_config(source: Mapping[str, Any] | Any | None = None) -> ShipyardConfig
         raise ConfigError(f"invoke.yaml: shipyard.{where}: {first['msg']}") from None
 
 
-def load_environment(name: str, source: Mapping[str, Any] | None = None) -> Environment:
+def load_environment(name: str, source: Mapping[str, Any] | Any | None = None) -> Environment:
     """The typed environment `name` from invoke.yaml (or from an Invoke config mapping)."""
     return load_config(source).environment(name)
 

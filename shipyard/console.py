@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -75,22 +75,33 @@ def confirm(
     yes: bool,
     refusal: str,
     expected: str = "yes",
+    details: Sequence[str] = (),
     interactive: bool | None = None,
     ask: Callable[[str], str] = input,
 ) -> None:
     """Go on when --yes was given (`yes`) or the user types `expected` on a terminal;
-    otherwise RefusedError (exit 3), changing nothing.
+    otherwise RefusedError (exit 3), changing nothing. The one confirmation primitive:
+    every prompt of every task goes through it.
 
     `refusal` names what is at stake ("a restore replaces the database"); it leads the
     error when there is no terminal to ask on (cron, CI: `interactive` defaults to whether
-    stdin is a terminal)."""
+    stdin is a terminal). `details` (e.g. the plan) are shown before the question, on a
+    terminal only."""
     if yes:
         return
     if not (sys.stdin.isatty() if interactive is None else interactive):
         raise RefusedError(f"{refusal}: not confirmed (no terminal to ask on)", hint="pass --yes")
+    for line in details:
+        say(line)
     answer = ask(f"{question} Type `{expected}` to go on: ")
     if answer.strip() != expected:
         raise RefusedError(f"{refusal}: not confirmed; nothing was changed")
+
+
+def confirm_name(question: str, name: str, *, yes: bool, refusal: str) -> None:
+    """`confirm` that asks for `name` itself to be typed (an environment about to lose its
+    data), not just `yes`."""
+    confirm(question, yes=yes, refusal=refusal, expected=name)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from shipyard.envfile.resolve import resolve_text
 from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.images.app import BuildInfo, read_build_info
 from shipyard.images.standins import pip_ca_source
+from shipyard.ports import require_port
 from shipyard.remote import CommandResult, LocalRunner, Runner
 
 MIGRATE_COMMAND = ("alembic", "upgrade", "head")
@@ -112,9 +113,11 @@ class LocalStack:
         return result.stdout.strip() if result.ok else None
 
     def start(self, services: Sequence[str] = (), *, wait_timeout: int = 180) -> None:
-        """Start or converge services and wait until they are healthy. When the database
+        """Start or converge services and wait until they are healthy: ConfigError first
+        when the public URL's port is held by anything but this stack. When the database
         is among them, it starts first and the env file's password must open it
         (`check_database_login`) before anything else starts."""
+        require_port(self.runner, self.env.public_url, self.project.project)
         data = [name for name in DATA_SERVICES if not services or name in services]
         if "db" in data:
             self._compose(

@@ -34,7 +34,7 @@ ns.add_collection(sandbox)
 ns.add_collection(backup.collection)
 ns.add_collection(backup.dr)
 ns.add_task(backup.restore)
-for task in (deploy.deploy_, deploy.rollback, deploy.status_, deploy.releases, deploy.audit):
+for task in (deploy.deploy_, deploy.rollback, deploy.vm_status, deploy.releases, deploy.audit):
     ns.add_task(task)
 ns.add_collection(deploy.lock)
 ns.add_collection(release.collection)

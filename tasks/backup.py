@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from invoke import Collection, Context, task
@@ -35,7 +34,7 @@ def _prune_lines(report: PruneReport) -> None:
         console.warn(line)
 
 
-def _prune_json(report: PruneReport) -> dict:
+def _prune_json(report: PruneReport) -> dict[str, object]:
     return {
         "dry_run": report.dry_run,
         "decisions": [
@@ -205,14 +204,10 @@ def verify(c, backup="latest", restore=False, env=LOCAL, json=False, on_host=Fal
 @console.exits_cleanly
 def prune(c, env=LOCAL, dry_run=False, json=False, on_host=False):
     """Apply retention (grandfather-father-son): list what goes and why, then delete it."""
-    from shipyard.backup.lock import held
-    from shipyard.backup.prune import prune as run_prune
+    from shipyard.backup.prune import apply_retention
 
-    with (
-        _context(c, env, on_host) as ctx,
-        held(ctx.site.runner, ctx.lock_path, "prune", console.warn),
-    ):
-        report = run_prune(ctx, dry_run=dry_run)
+    with _context(c, env, on_host) as ctx:
+        report = apply_retention(ctx, dry_run=dry_run, warn=console.warn)
     if json:
         console.emit_json(_prune_json(report))
         return
@@ -237,31 +232,23 @@ def schedule(
     """Install the nightly cron line for `inv backup` (idempotent) and its log rotation."""
     from pathlib import PurePosixPath
 
-    from shipyard.backup.context import require_on_host
-    from shipyard.backup.schedule import CronJob, install, logrotate_rule
-    from shipyard.config import PROJECT_ROOT, load_config
+    from shipyard.backup.schedule import schedule_backups
+    from shipyard.config import load_config
 
-    require_on_host(load_config(c.config).environment(env), on_host)
-    with _context(c, env, on_host) as ctx:
-        job = CronJob(
-            schedule=ctx.settings.schedule,
-            workdir=PurePosixPath(PROJECT_ROOT),
-            inv=PurePosixPath(sys.executable).with_name("inv"),
-            env=env,
-            project=ctx.env.project,
-            log_file=ctx.host_path(ctx.settings.log_file),
-            on_host=not ctx.env.is_local,
-        )
-        console.say(job.line())
-        if dry_run:
-            console.say(logrotate_rule(job.log_file).rstrip())
-            return
-        changed, rule = install(
-            ctx.site.runner, job, user=user, logrotate_dir=PurePosixPath(logrotate_dir)
-        )
+    outcome = schedule_backups(
+        load_config(c.config),
+        env,
+        on_host=on_host,
+        user=user,
+        logrotate_dir=PurePosixPath(logrotate_dir),
+        dry_run=dry_run,
+        say=console.say,
+    )
+    if not outcome.dry_run:
         console.result(
-            f"{'installed' if changed else 'already installed'}: cron line above"
-            f" ({'crontab of ' + user if user else 'your crontab'}); log rotation in {rule}"
+            f"{'installed' if outcome.changed else 'already installed'}: cron line above"
+            f" ({'crontab of ' + user if user else 'your crontab'}); log rotation in"
+            f" {outcome.rule}"
         )
 
 
@@ -303,11 +290,11 @@ def restore(
         if dry_run:
             console.result("dry run: nothing was changed")
             return
-        console.confirm(
+        console.confirm_name(
             f"Replace the data of {env}?",
+            env,
             yes=yes,
             refusal="a restore replaces the database and the objects",
-            expected=env,
         )
         report = run_restore(
             ctx, plan, step=console.step, warn=console.warn, safety_backup=not no_safety_backup

@@ -8,7 +8,7 @@ from shipyard import console
 from shipyard.config import load_config
 
 
-def _print(report, json: bool) -> None:  # type: ignore[no-untyped-def]
+def _print(report, json: bool) -> None:
     import datetime
 
     if json:

@@ -3,22 +3,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context, task
 
 from shipyard import console
 from shipyard.config import load_config
 from shipyard.errors import RefusedError
 
+if TYPE_CHECKING:
+    from shipyard.vm.target import Target
 
-def target_for(c: Context, env: str):  # type: ignore[no-untyped-def]
+
+def target_for(c: Context, env: str) -> Target:
     """The VM of environment `env` (ConfigError, exit 2, for one that is not a VM)."""
-    from shipyard.deploy.context import Target
-    from shipyard.deploy.preflight import require_deployable
-    from shipyard.remote.factory import runner_for
+    from shipyard.deploy.preflight import deployable_target
 
-    environment = load_config(c.config).environment(env)
-    require_deployable(environment)
-    return Target(environment, runner_for(environment))
+    return deployable_target(load_config(c.config), env)
 
 
 _CUT_OVER_HELP = {
@@ -63,7 +64,7 @@ def deploy_(
     no_backup: bool = False,
 ) -> None:
     """Deploy the app to a VM with zero downtime; roll back by itself when a gate fails."""
-    from shipyard.deploy.command import run_deploy
+    from shipyard.deploy.orchestration import run_deploy
     from shipyard.errors import ConfigError
 
     if backup and no_backup:
@@ -100,7 +101,7 @@ def rollback(
     json: bool = False,
 ) -> None:
     """Put an earlier release back in service with zero downtime (default: the previous)."""
-    from shipyard.deploy.command import run_rollback
+    from shipyard.deploy.orchestration import run_rollback
 
     outcome = run_rollback(
         load_config(c.config),
@@ -120,7 +121,7 @@ def rollback(
     help={"env": "environment of a VM", "json": "print the result as JSON"},
 )
 @console.exits_cleanly
-def status_(c: Context, env: str = "", json: bool = False) -> None:
+def vm_status(c: Context, env: str = "", json: bool = False) -> None:
     """The VM's current release, its containers (health, uptime), free disk and lock."""
     from dataclasses import asdict
 
@@ -143,15 +144,13 @@ def status_(c: Context, env: str = "", json: bool = False) -> None:
 @console.exits_cleanly
 def releases(c: Context, env: str = "") -> None:
     """The releases on the VM, oldest first; `*` marks the current one."""
-    from shipyard.deploy.prune import current_release, release_facts, release_names
+    from shipyard.vm.releases import list_releases
 
-    target = target_for(c, env)
-    current = current_release(target)
-    for name in release_names(target):
-        facts = release_facts(target, name)
-        mark = "*" if name == current else " "
+    for entry in list_releases(target_for(c, env)):
+        facts = entry.facts
+        mark = "*" if entry.current else " "
         what = f"{facts.version} {facts.git_sha[:12]} by {facts.deployed_by}" if facts else "?"
-        console.say(f"{mark} {name}  {what}")
+        console.say(f"{mark} {entry.name}  {what}")
 
 
 @task(
@@ -181,9 +180,9 @@ def audit(c: Context, env: str = "", lines: int = 20, json: bool = False) -> Non
         )
 
 
-@task(positional=[], help={"env": "environment whose deploy lock to show"})
+@task(name="status", positional=[], help={"env": "environment whose deploy lock to show"})
 @console.exits_cleanly
-def status(c: Context, env: str = "") -> None:
+def lock_status(c: Context, env: str = "") -> None:
     """Who holds the deploy lock of an environment, if anyone."""
     from shipyard.deploy.lock import holder, holder_alive
 
@@ -201,7 +200,7 @@ def status(c: Context, env: str = "") -> None:
     help={"env": "environment whose lock to remove", "force": "required: remove it anyway"},
 )
 @console.exits_cleanly
-def release_(c: Context, env: str = "", force: bool = False) -> None:
+def lock_release(c: Context, env: str = "", force: bool = False) -> None:
     """Remove a deploy lock left by a client that died (check `inv lock.status` first)."""
     from shipyard.deploy.lock import force_release
 
@@ -216,5 +215,5 @@ def release_(c: Context, env: str = "", force: bool = False) -> None:
 
 
 lock = Collection("lock")
-lock.add_task(status)
-lock.add_task(release_)
+lock.add_task(lock_status)
+lock.add_task(lock_release)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from invoke import task
 
 PYTEST = ".venv/bin/pytest"
@@ -9,32 +11,31 @@ PYTEST = ".venv/bin/pytest"
 
 @task
 def lint(c):
-    """ruff (check and format) over the Python code, shellcheck over the shell scripts,
-    hadolint over the Dockerfiles."""
+    """ruff (check and format) and mypy over the Python code, shellcheck over every shell
+    script, hadolint over every Dockerfile (.hadolint.yaml says why a rule is ignored)."""
+    from shipyard.config import PROJECT_ROOT
+    from shipyard.lint_targets import dockerfiles, shell_scripts
+
     c.run(".venv/bin/ruff check .", pty=False)
     c.run(".venv/bin/ruff format --check .", pty=False)
-    c.run(
-        ".venv/bin/shellcheck scripts/bootstrap .ci/run images/postgres/docker-entrypoint.sh"
-        " images/nginx/docker-entrypoint.sh images/nginx/docker-entrypoint.d/*"
-        " images/sandbox/sandbox-init",
-        pty=False,
-    )
-    # The local stand-ins (never shipped) install what Debian's archive has today: pinned
-    # package versions (DL3008) would break at each point release.
-    c.run(".venv/bin/hadolint app/Dockerfile", pty=False)
-    c.run(".venv/bin/hadolint --ignore DL3008 --ignore DL3066 images/*/Dockerfile", pty=False)
+    c.run(".venv/bin/mypy", pty=False)  # strict for shipyard/; see [tool.mypy] in pyproject
+    c.run(".venv/bin/shellcheck " + shlex.join(shell_scripts(PROJECT_ROOT)), pty=False)
+    c.run(".venv/bin/hadolint " + shlex.join(dockerfiles(PROJECT_ROOT)), pty=False)
 
 
 @task(
     help={
         "unit": "only the unit tests (no Docker needed)",
         "keyword": "only tests matching this pytest -k expression",
+        "coverage": "measure the coverage of shipyard/ over the tests run (the `inv` processes"
+        " they start included) and print it, least covered first",
     }
 )
-def test(c, unit=False, keyword=""):
+def test(c, unit=False, keyword="", coverage=False):
     """Lint, then every test: unit, then integration on the real Docker engine."""
     lint(c)
     selection = "tests/unit" if unit else "tests"
     junit = "--junitxml=reports/junit.xml"
     keyword_option = f" -k '{keyword}'" if keyword else ""
-    c.run(f"{PYTEST} {selection} {junit}{keyword_option}", pty=False)
+    cov = " --cov --cov-report=term --cov-report=xml:reports/coverage.xml" if coverage else ""
+    c.run(f"{PYTEST} {selection} {junit}{keyword_option}{cov}", pty=False)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from invoke import task
+from typing import TYPE_CHECKING
+
+from invoke import Context, task
 
 from shipyard import console
 from shipyard.config import load_config
 
+if TYPE_CHECKING:
+    from shipyard.sandbox.vm import Sandbox
+
 SANDBOX = "sandbox"
 
 
-def _sandbox(c, env, bare=False):  # type: ignore[no-untyped-def]
+def _sandbox(c: Context, env: str, bare: bool = False) -> Sandbox:
     from shipyard.sandbox.vm import Sandbox
 
     return Sandbox.for_env(load_config(c.config).environment(env), bare=bare)

@@ -28,7 +28,7 @@ def rotate(
     json: bool = False,
 ) -> None:
     """Change a secret where it is checked, write it to the env file, roll the app onto it."""
-    from shipyard.rotation import rotate as rotate_secret
+    from shipyard.rotation.rotate import rotate as rotate_secret
 
     outcome = rotate_secret(load_config(c.config), env, name, dry_run=dry_run, yes=yes)
     if outcome is None:

@@ -121,10 +121,9 @@ def logs(c, service="", follow=False, tail=200, env=LOCAL):
 def _vm_ps(c: Context, env: str, json: bool) -> None:
     from dataclasses import asdict
 
-    from shipyard.deploy.status import containers
-    from tasks.deploy import target_for
+    from shipyard.deploy.status import vm_containers
 
-    rows = containers(target_for(c, env))
+    rows = vm_containers(load_config(c.config), env)
     if json:
         console.emit_json([asdict(row) for row in rows])
         return
@@ -135,9 +134,6 @@ def _vm_ps(c: Context, env: str, json: bool) -> None:
 
 
 def _vm_logs(c: Context, env: str, service: str, follow: bool, tail: int) -> None:
-    from shipyard.deploy.status import logs_argv
-    from tasks.deploy import target_for
+    from shipyard.deploy.status import show_vm_logs
 
-    target = target_for(c, env)
-    argv = logs_argv(target, [service] if service else [], follow=follow, tail=tail)
-    target.runner.run(argv, capture=False).raise_for_status("docker compose logs on the VM")
+    show_vm_logs(load_config(c.config), env, [service] if service else [], follow=follow, tail=tail)

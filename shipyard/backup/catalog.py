@@ -50,6 +50,10 @@ class BackupState:
         return VERIFIED in self.files
 
 
+ObjectIndex = dict[str, dict[str, Any]]
+"""objects.json of a backup: key -> {size, etag, sha256}."""
+
+
 class Catalog:
     """Keys, listings and (de)serialisation for one environment's backups."""
 
@@ -183,7 +187,7 @@ class Catalog:
         )
         return hashing.sha256
 
-    def read_index(self, manifest: Manifest) -> dict[str, dict[str, Any]]:
+    def read_index(self, manifest: Manifest) -> ObjectIndex:
         """objects.json of a backup, checked against the manifest's hash."""
         key = self.path(manifest.id, manifest.objects.index)
         with self.reading(key, encrypted=manifest.encryption is not None) as reader:
@@ -194,7 +198,8 @@ class Catalog:
                 f"{key}: sha256 {hashing.sha256[:16]}… differs from the manifest's"
                 f" {manifest.objects.index_sha256[:16]}…: the index is corrupt"
             )
-        return json.loads(data)
+        index: ObjectIndex = json.loads(data)
+        return index
 
     def write_manifest(self, manifest: Manifest) -> None:
         """Upload manifest.json: the last write of a backup, which makes it complete."""

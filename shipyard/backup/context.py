@@ -14,7 +14,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from shipyard.backup.catalog import Catalog
 from shipyard.backup.crypto import Key, load_key
@@ -31,11 +30,12 @@ from shipyard.compose import ComposeProject
 from shipyard.config import PROJECT_ROOT, BackupConfig, Environment, ShipyardConfig
 from shipyard.envfile.check import require_valid_env_file
 from shipyard.errors import ConfigError
-from shipyard.remote import Runner
-
-if TYPE_CHECKING:
-    from shipyard.deploy.context import Target
-    from shipyard.stack import LocalStack
+from shipyard.images.resolve import current_images
+from shipyard.remote import LocalRunner, Runner
+from shipyard.remote.factory import runner_for
+from shipyard.stack import LocalStack, open_stack
+from shipyard.vm.releases import serving_project
+from shipyard.vm.target import Target
 
 LOCK_NAME = "backup.lock"
 S3_PORT = "9000"
@@ -151,20 +151,6 @@ def site_for(stack: LocalStack, values: dict[str, str], workers: int) -> Site:
     return _site(stack.env, stack.runner, stack.project, stack.variables, values, ops, workers)
 
 
-def release_project(target: Target) -> ComposeProject:
-    """The compose project of the VM's current release (its files and its own `.env`, which
-    already names the images, so no variables are passed); ConfigError before a deploy."""
-    from shipyard.deploy.prune import current_release
-
-    current = current_release(target)
-    if current is None:
-        raise ConfigError(
-            f"nothing is deployed to {target.env.name} yet: no {target.layout.current}",
-            hint=f"`inv deploy --env {target.env.name}` first",
-        )
-    return target.project(current)
-
-
 def deployed_site(
     env: Environment,
     runner: Runner,
@@ -175,18 +161,15 @@ def deployed_site(
 ) -> Site:
     """The current release's stack on a VM, reached through `runner`: a LocalRunner on the
     VM itself (`--on-host`), or an SSHRunner from a workstation, whose S3 traffic to the
-    object store's loopback port on the VM then goes through an SSH port forward. The site
-    closes the runner's connection when it is closed, unless the runner is `borrowed` (a
-    deploy's, which outlives the backup)."""
-    from shipyard.deploy.context import Target
-    from shipyard.remote.ssh import SSHRunner
-
+    object store's loopback port on the VM then goes through a port forward. The site
+    closes the runner when it is closed, unless the runner is `borrowed` (a deploy's, which
+    outlives the backup)."""
     with ExitStack() as resources:
-        if isinstance(runner, SSHRunner) and not borrowed:
+        if not borrowed:
             resources.enter_context(runner)
-        project = release_project(Target(env, runner))
+        project = serving_project(Target(env, runner))
         ops = published_s3(runner, project, {}) if uses_in_stack_store(values) else None
-        if ops is not None and isinstance(runner, SSHRunner):
+        if ops is not None:
             host, _, port = ops.rpartition(":")
             ops = f"127.0.0.1:{resources.enter_context(runner.forward_local(int(port), host))}"
         site = _site(env, runner, project, {}, values, ops, workers)
@@ -201,15 +184,10 @@ def open_site(config: ShipyardConfig, env: Environment, *, on_host: bool) -> Sit
     The env file is always this machine's own for `env` (on a workstation: the file that
     `inv deploy` uploads), so no secret is read back from the VM.
     """
-    from shipyard.remote import LocalRunner
-    from shipyard.remote.factory import runner_for
 
     values = require_valid_env_file(env.path(env.env_file), env)
     workers = config.backup.object_workers
     if env.is_local:
-        from shipyard.images.resolve import current_images
-        from shipyard.stack import open_stack
-
         stack = open_stack(env, config.app_name, current_images(config.images.source))
         return site_for(stack, values, workers)
     runner = LocalRunner(PROJECT_ROOT) if on_host else runner_for(env)
@@ -261,9 +239,6 @@ def _source_ops_endpoint(
     """The in-stack S3 port of `env`'s own stack, needed only when backups default to it."""
     if values.get("BACKUP_S3_ENDPOINT") or not env.is_local:
         return None
-    from shipyard.images.resolve import current_images
-    from shipyard.stack import open_stack
-
     stack = open_stack(env, config.app_name, current_images(config.images.source))
     return published_s3(stack.runner, stack.project, stack.variables)
 

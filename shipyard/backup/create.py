@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import zstandard
 
 from shipyard import __version__
+from shipyard.backup.catalog import ObjectIndex
 from shipyard.backup.context import BackupContext
 from shipyard.backup.lock import held
 from shipyard.backup.manifest import (
@@ -59,7 +60,7 @@ def _unused_id(ctx: BackupContext) -> str:
         time.sleep(1)
 
 
-def _previous_index(ctx: BackupContext, warn: Say) -> dict:
+def _previous_index(ctx: BackupContext, warn: Say) -> ObjectIndex:
     complete = [state for state in ctx.catalog.backups() if state.complete]
     if not complete:
         return {}

@@ -10,6 +10,7 @@ happened.
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
 import time
 import uuid
@@ -24,7 +25,8 @@ from shipyard.config import ShipyardConfig
 from shipyard.envfile.init import new_env_text, write_new_env_file
 from shipyard.envfile.load import read_env_file
 from shipyard.errors import CommandFailedError
-from shipyard.stack import DATA_SERVICES, LocalStack
+from shipyard.images.resolve import resolve_images
+from shipyard.stack import DATA_SERVICES, LocalStack, open_stack
 
 Say = Callable[[str], None]
 DRILL_ENV = "local"
@@ -45,17 +47,12 @@ class DrillReport:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 def _throwaway_stack(config: ShipyardConfig, source_project: str, workdir: Path) -> LocalStack:
-    from shipyard.images.resolve import resolve_images
-    from shipyard.stack import open_stack
-
     url = f"http://127.0.0.1:{_free_port()}"
     env_file = workdir / ".env"
     write_new_env_file(env_file, new_env_text(DRILL_ENV, public_url=url))

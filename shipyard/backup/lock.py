@@ -66,9 +66,7 @@ def _acquire(runner: Runner, path: PurePosixPath, what: str, warn: Callable[[str
     for _ in range(2):
         if runner.run(["mkdir", str(path)]).ok:
             record = json.dumps(owner_record(what)).encode()
-            runner.run(["sh", "-c", f'cat > "{path}/{OWNER}"'], stdin=record).raise_for_status(
-                f"writing {path}/{OWNER}"
-            )
+            runner.put(record, path / OWNER)
             return
         owner = _read_owner(runner, path)
         if owner is not None and is_stale(owner, host=socket.gethostname(), alive=_alive):
@@ -93,6 +91,7 @@ def _read_owner(runner: Runner, path: PurePosixPath) -> dict[str, object] | None
     if not result.ok:
         return None
     try:
-        return json.loads(result.stdout)
+        owner: dict[str, object] = json.loads(result.stdout)
+        return owner
     except ValueError:
         return None

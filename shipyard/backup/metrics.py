@@ -44,8 +44,4 @@ def failure_textfile(env: str, *, failed: float) -> str:
 
 def write_textfile(runner: Runner, directory: PurePosixPath, name: str, text: str) -> str:
     """Write atomically (temp file, then rename) on the runner's host; the final path."""
-    final = directory / name
-    temp = directory / f".{name}.tmp"
-    script = f'mkdir -p "{directory}" && cat > "{temp}" && mv -f "{temp}" "{final}"'
-    runner.run(["sh", "-c", script], stdin=text.encode()).raise_for_status(f"writing {final}")
-    return str(final)
+    return runner.put(text.encode(), directory / name)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
+from shipyard.backup.context import BackupContext
+from shipyard.backup.lock import held
 from shipyard.backup.retention import Candidate, Decision, plan_retention
 from shipyard.errors import RefusedError, ShipyardError
-
-if TYPE_CHECKING:
-    from shipyard.backup.context import BackupContext
 
 
 @dataclass
@@ -27,6 +26,15 @@ class PruneReport:
     def to_delete(self) -> list[Decision]:
         """Decisions to delete."""
         return [decision for decision in self.decisions if not decision.keep]
+
+
+def apply_retention(
+    ctx: BackupContext, *, dry_run: bool, warn: Callable[[str], None]
+) -> PruneReport:
+    """`inv backup.prune`: `prune` under the backup lock of the stack's host, so that no
+    backup of the same stack writes while its objects are judged unreferenced."""
+    with held(ctx.site.runner, ctx.lock_path, "prune", warn):
+        return prune(ctx, dry_run=dry_run)
 
 
 def prune(ctx: BackupContext, *, dry_run: bool, now: datetime | None = None) -> PruneReport:

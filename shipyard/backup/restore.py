@@ -24,6 +24,7 @@ from shipyard.backup.manifest import Manifest
 from shipyard.backup.objects import RestoreResult, restore_objects
 from shipyard.checks.smoke import CheckResult, run_smoke_suite
 from shipyard.errors import CommandFailedError
+from shipyard.stack import parse_ps
 
 Say = Callable[[str], None]
 APP_SERVICE = "app"
@@ -136,8 +137,6 @@ def restore_into(
 
 def wait_healthy(site: Site, service: str, timeout: float = HEALTH_TIMEOUT) -> None:
     """Poll `docker compose ps` until the service is running and healthy."""
-    from shipyard.stack import parse_ps
-
     deadline = time.monotonic() + timeout
     state = "missing"
     while time.monotonic() < deadline:

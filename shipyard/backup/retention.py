@@ -101,9 +101,9 @@ def plan_retention(
         age = now - started_at(candidate.id)
         hours = age.total_seconds() / 3600
         if age > incomplete_after:
-            why = f"incomplete (no manifest), started {hours:.0f} h ago"
-            decisions.append(Decision(candidate.id, False, (why,)))
+            reason = f"incomplete (no manifest), started {hours:.0f} h ago"
+            decisions.append(Decision(candidate.id, False, (reason,)))
         else:
-            why = f"incomplete, started {hours:.1f} h ago: may still be running"
-            decisions.append(Decision(candidate.id, True, (why,)))
+            reason = f"incomplete, started {hours:.1f} h ago: may still be running"
+            decisions.append(Decision(candidate.id, True, (reason,)))
     return decisions

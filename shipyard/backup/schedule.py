@@ -2,15 +2,20 @@
 
 Pure builders (the exact line, the merged crontab, the logrotate rule) plus installing
 them through a Runner on the host that runs the stack, with `crontab -` (idempotent: the
-line carrying this environment's marker is replaced, never duplicated).
+line carrying this environment's marker is replaced, never duplicated);
+`schedule_backups` is `inv backup.schedule` from the environment's name on.
 """
 
 from __future__ import annotations
 
 import shlex
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from shipyard.backup.context import BackupContext, open_backup, require_on_host
+from shipyard.config import PROJECT_ROOT, ShipyardConfig
 from shipyard.errors import CommandFailedError, PrerequisiteError
 from shipyard.remote import Runner
 
@@ -106,3 +111,52 @@ def install(
         f"writing {rule}"
     )
     return changed, str(rule)
+
+
+@dataclass(frozen=True)
+class ScheduleOutcome:
+    """What `inv backup.schedule` installed (nothing with dry_run)."""
+
+    job: CronJob
+    dry_run: bool
+    changed: bool = False
+    rule: str = ""
+    """Where the logrotate rule was written."""
+
+
+def cron_job(ctx: BackupContext) -> CronJob:
+    """The nightly job of a backup context: this checkout's `inv`, run from this checkout,
+    logging where the settings say on the stack's host."""
+    return CronJob(
+        schedule=ctx.settings.schedule,
+        workdir=PurePosixPath(PROJECT_ROOT),
+        inv=PurePosixPath(sys.executable).with_name("inv"),
+        env=ctx.env.name,
+        project=ctx.env.project,
+        log_file=ctx.host_path(ctx.settings.log_file),
+        on_host=not ctx.env.is_local,
+    )
+
+
+def schedule_backups(
+    config: ShipyardConfig,
+    env_name: str,
+    *,
+    on_host: bool,
+    user: str | None,
+    logrotate_dir: PurePosixPath,
+    dry_run: bool,
+    say: Callable[[str], None],
+) -> ScheduleOutcome:
+    """Install the nightly cron line of `env_name` and its log rotation on the stack's
+    host (this task must run there); `say` shows the line first, and with dry_run the
+    rule, installing nothing."""
+    require_on_host(config.environment(env_name), on_host)
+    with open_backup(config, env_name, on_host=on_host) as ctx:
+        job = cron_job(ctx)
+        say(job.line())
+        if dry_run:
+            say(logrotate_rule(job.log_file).rstrip())
+            return ScheduleOutcome(job, dry_run=True)
+        changed, rule = install(ctx.site.runner, job, user=user, logrotate_dir=logrotate_dir)
+    return ScheduleOutcome(job, dry_run=False, changed=changed, rule=rule)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -198,7 +198,7 @@ class Bucket:
                 size = -1 if item.is_dir else int(item.size or 0)
                 yield item.object_name or "", size, (item.etag or "").strip('"')
 
-    def remove(self, keys: list[str]) -> None:
+    def remove(self, keys: Sequence[str]) -> None:
         """Delete objects in batches; a failure to delete any of them is an error."""
         with self.errors():
             for start in range(0, len(keys), 1000):

@@ -8,7 +8,7 @@ non-zero) propagates through every layer to the consumer (the multipart upload).
 from __future__ import annotations
 
 import hashlib
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 import zstandard
 
@@ -47,14 +47,15 @@ class HashingReader:
 def compressing(source: Readable, *, level: int, threads: int) -> Readable:
     """zstd-compress `source` as it is read (one frame; `threads` workers, 0 = inline)."""
     compressor = zstandard.ZstdCompressor(level=level, threads=threads)
-    return compressor.stream_reader(source, read_size=READ_CHUNK, closefd=False)
+    # zstandard only calls `read`; its stubs ask for a whole IO[bytes]
+    return compressor.stream_reader(cast(BinaryIO, source), read_size=READ_CHUNK, closefd=False)
 
 
 def decompressing(source: Readable) -> Readable:
     """Decompress a zstd stream as it is read."""
     decompressor = zstandard.ZstdDecompressor()
     return decompressor.stream_reader(
-        source, read_size=READ_CHUNK, read_across_frames=True, closefd=False
+        cast(BinaryIO, source), read_size=READ_CHUNK, read_across_frames=True, closefd=False
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from shipyard.backup.catalog import open_dump
+from shipyard.backup.catalog import ObjectIndex, open_dump
 from shipyard.backup.context import BackupContext
 from shipyard.backup.dump import chunks_of
 from shipyard.backup.manifest import Manifest
@@ -55,7 +55,9 @@ def _check_dump(ctx: BackupContext, report: VerifyReport) -> None:
             report.problems.append(exc.one_line())
 
 
-def _scratch_restore(ctx: BackupContext, report: VerifyReport, index: dict, step: Say) -> None:
+def _scratch_restore(
+    ctx: BackupContext, report: VerifyReport, index: ObjectIndex, step: Say
+) -> None:
     db, manifest = ctx.site.db, report.manifest
     stamp = datetime.now(UTC).strftime("%H%M%S")
     scratch_db = f"{db.name}_verify_{manifest.id.lower()}_{stamp}"[:63]
@@ -90,7 +92,7 @@ def verify(ctx: BackupContext, ref: str, *, restore: bool, step: Say) -> VerifyR
     report = VerifyReport(manifest, restored=restore)
     step(f"backup {manifest.id}: hashing the dump and reading its table of contents")
     _check_dump(ctx, report)
-    index: dict = {}
+    index: ObjectIndex = {}
     try:
         index = ctx.catalog.read_index(manifest)
     except ShipyardError as exc:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 import random
 import uuid
+from typing import Any
 
 from locust import HttpUser, between, events, stats, task
+from locust.clients import ResponseContextManager
+from locust.env import Environment
 
 # Percentiles written to the CSV files: Locust's defaults plus those the thresholds need.
 _extra = [float(p) for p in os.environ.get("SHIPYARD_LOAD_PERCENTILES", "").split(",") if p]
@@ -24,18 +27,18 @@ THROTTLED = "429 throttled by the per-client rate limit"
 PAYLOAD = os.urandom(4096)
 
 
-_environment = None
+_environment: Environment | None = None
 
 
 @events.request.add_listener
-def _stop_at_the_request_cap(**_kwargs) -> None:
+def _stop_at_the_request_cap(**_kwargs: object) -> None:
     runner = _environment.runner if _environment else None
     if runner is not None and runner.stats.total.num_requests >= MAX_REQUESTS:
         runner.quit()
 
 
 @events.init.add_listener
-def _remember(environment, **_kwargs) -> None:
+def _remember(environment: Environment, **_kwargs: object) -> None:
     global _environment
     _environment = environment
 
@@ -53,7 +56,9 @@ class DocstoreUser(HttpUser):
         for document_id in self.mine:
             self._call("DELETE", f"/documents/{document_id}", "/documents/[id]", (204, 404))
 
-    def _call(self, method: str, path: str, name: str, ok: tuple[int, ...], **kwargs):
+    def _call(
+        self, method: str, path: str, name: str, ok: tuple[int, ...], **kwargs: Any
+    ) -> ResponseContextManager:
         with self.client.request(
             method, path, name=name, catch_response=True, **kwargs
         ) as response:
@@ -63,7 +68,8 @@ class DocstoreUser(HttpUser):
                 response.failure(f"{response.status_code} from {name}")
             else:
                 response.success()
-            return response
+            called: ResponseContextManager = response
+            return called
 
     def _upload(self) -> None:
         response = self._call(

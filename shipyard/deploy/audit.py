@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import append_audit_argv
+from shipyard.vm.target import Target
 
 
 @dataclass(frozen=True)

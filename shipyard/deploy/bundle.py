@@ -7,16 +7,13 @@ renamed into place, so a release directory is either complete or absent."""
 from __future__ import annotations
 
 import io
-import json
 import tarfile
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from shipyard import secretfiles
 from shipyard.config import PROJECT_ROOT, Environment
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import deploy_variables, release_env_text, unpack_bundle_argv
 from shipyard.edge.nginx_conf import LOCAL_NGINX, render_docstore_conf
 from shipyard.edge.nginx_version import image_nginx_version
@@ -24,34 +21,10 @@ from shipyard.edge.policy import edge_policy
 from shipyard.edge.settings import edge_settings
 from shipyard.envfile.load import interpolate, parse_env_text
 from shipyard.envfile.upload import for_vm
+from shipyard.vm.releases import ReleaseFacts
+from shipyard.vm.target import Target
 
 NGINX_DIR = PROJECT_ROOT / "nginx"
-
-
-@dataclass(frozen=True)
-class ReleaseFacts:
-    """release.json: what a release is, and who made it when."""
-
-    release: str
-    env: str
-    version: str
-    git_sha: str
-    app_image: str
-    app_image_id: str
-    images: dict[str, str] = field(default_factory=dict)
-    deployed_by: str = ""
-    deployed_at: str = ""
-
-    def to_json(self) -> str:
-        """The file's text."""
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> ReleaseFacts:
-        """Read release.json (unknown keys ignored)."""
-        data = json.loads(text)
-        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        return cls(**known)
 
 
 def bundle_files(

@@ -11,8 +11,6 @@ from typing import TypeVar
 from shipyard import console
 from shipyard.checks.smoke import ExpectedVersion, run_smoke_suite
 from shipyard.deploy import switch
-from shipyard.deploy.bundle import ReleaseFacts
-from shipyard.deploy.context import Target
 from shipyard.deploy.gate import GateFailedError, wait_ready
 from shipyard.deploy.plan import (
     APP_SERVICE,
@@ -21,8 +19,13 @@ from shipyard.deploy.plan import (
     switch_current_argv,
 )
 from shipyard.deploy.rollback import Attempt, revert
+from shipyard.edge import certs
+from shipyard.edge.preflight import check_edge_settings
 from shipyard.edge.settings import cors_origin, trust_file
+from shipyard.envfile.load import read_env_file
 from shipyard.errors import CommandFailedError
+from shipyard.vm.releases import ReleaseFacts
+from shipyard.vm.target import Target
 
 Prepared = TypeVar("Prepared")
 """What the cut-over's `prepare` step returns (a deploy's pre-deploy backup id)."""
@@ -82,9 +85,6 @@ def certificate(target: Target, facts: ReleaseFacts) -> None:
     answers ACME challenges on port 80), or when it lacks one of the environment's names."""
     if not target.env.public_url.startswith("https://"):
         return
-    from shipyard.edge import certs
-    from shipyard.edge.preflight import check_edge_settings
-    from shipyard.envfile.load import read_env_file
 
     path = target.env.path(target.env.env_file)
     settings = check_edge_settings(read_env_file(path), path)

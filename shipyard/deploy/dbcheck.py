@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shipyard import dblogin
-from shipyard.deploy.context import Target
 from shipyard.errors import CommandFailedError
+from shipyard.vm.target import Target
 
 
 class DatabaseLoginRefusedError(CommandFailedError):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import gate_probe_argv, logs_argv
+from shipyard.vm.target import Target
 
 POLL_SECONDS = 0.5
 

@@ -7,8 +7,8 @@ only new layers too; after a delivery it keeps only what that delivery pushed
 (`shipyard.deploy.layer_cache`). One delivery at a time uses it (a file lock: deploys of two
 environments from one checkout wait for each other here). Both engines trust a registry on
 127.0.0.0/8 without TLS by default.
-When the `docker-registry` binary is missing, or the runner cannot open a reverse tunnel,
-`shipyard.deploy.ship` falls back to `docker save | docker load`.
+When the `docker-registry` binary is missing, `shipyard.deploy.ship` falls back to
+`docker save | docker load`.
 """
 
 from __future__ import annotations
@@ -23,15 +23,14 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
-import paramiko
 
 from shipyard import console
 from shipyard.config import PROJECT_ROOT
 from shipyard.deploy import layer_cache
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import sh
 from shipyard.errors import CommandFailedError
 from shipyard.remote import LocalRunner
+from shipyard.vm.target import Target
 
 REGISTRY_BINARY = "docker-registry"
 REGISTRY_ROOT = PROJECT_ROOT / ".shipyard" / "registry"
@@ -77,8 +76,9 @@ def pull_argv(port: int, ref: str) -> list[str]:
 
 
 def usable(target: Target) -> bool:
-    """True when layer delivery can be used here (registry binary, SSH runner)."""
-    return shutil.which(REGISTRY_BINARY) is not None and hasattr(target.runner, "forward_remote")
+    """True when layer delivery can be used here (the registry binary is installed; every
+    runner can forward the VM's port to ours)."""
+    return shutil.which(REGISTRY_BINARY) is not None
 
 
 def deliver(target: Target, refs: Sequence[str]) -> None:
@@ -88,15 +88,11 @@ def deliver(target: Target, refs: Sequence[str]) -> None:
     with registry_lock(REGISTRY_ROOT):
         with local_registry(REGISTRY_ROOT) as port:
             push(local, port, refs)
-            try:
-                with target.runner.forward_remote(port, port):  # type: ignore[attr-defined]
-                    for ref in refs:
-                        with console.status(f"the VM pulls the layers of {ref} it lacks"):
-                            argv = pull_argv(port, ref)
-                            target.run(argv, f"pulling {ref}", timeout=PULL_TIMEOUT)
-            except (OSError, paramiko.SSHException) as exc:
-                message = f"the SSH reverse tunnel to the VM failed: {exc}"
-                raise CommandFailedError(message) from None
+            with target.runner.forward_remote(port, port):
+                for ref in refs:
+                    with console.status(f"the VM pulls the layers of {ref} it lacks"):
+                        argv = pull_argv(port, ref)
+                        target.run(argv, f"pulling {ref}", timeout=PULL_TIMEOUT)
             trimmed = drop_older_images(port, refs)
         if trimmed:
             collect_garbage(local, REGISTRY_ROOT)

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import BinaryIO, NoReturn
 
 from shipyard import console
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import (
     holder_state_argv,
     keeper_argv,
@@ -30,6 +29,7 @@ from shipyard.deploy.plan import (
     release_lock_argv,
 )
 from shipyard.errors import CommandFailedError, RefusedError
+from shipyard.vm.target import Target
 
 STALE_AFTER_SECONDS = 3600
 

@@ -8,13 +8,14 @@ import time
 from dataclasses import dataclass
 
 from shipyard import console
-from shipyard.deploy import audit, lock, preflight, prune
-from shipyard.deploy.bundle import ReleaseFacts
-from shipyard.deploy.context import Target
+from shipyard.deploy import audit, lock, preflight
 from shipyard.deploy.cutover import cut_over
 from shipyard.deploy.plan import deployed_releases_argv, image_id_argv
 from shipyard.deploy.run import after_dead_client
 from shipyard.errors import CommandFailedError, ConfigError, RefusedError
+from shipyard.vm import releases
+from shipyard.vm.releases import ReleaseFacts
+from shipyard.vm.target import Target
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def choose(deployed: list[str], current: str | None, to: str | None) -> str:
 
 def plan_rollback(target: Target, to: str | None) -> RollbackPlan:
     """Read the VM (nothing changes) and decide where to go."""
-    current = prune.current_release(target)
+    current = releases.current_release(target)
     deployed = target.probe(deployed_releases_argv(target.layout)).stdout.split()
     chosen = choose(deployed, current, to)
     facts = _facts(target, chosen)
@@ -101,7 +102,7 @@ def rollback(target: Target, planned: RollbackPlan, ready_timeout: float) -> Rol
             at=taken.holder.since,
         )
         after_dead_client(target, taken, record)
-        if prune.current_release(target) != planned.current:
+        if releases.current_release(target) != planned.current:
             raise RefusedError(
                 f"the current release changed while planning (expected {planned.current})",
                 hint="run `inv rollback` again",
@@ -129,7 +130,7 @@ def rollback(target: Target, planned: RollbackPlan, ready_timeout: float) -> Rol
 
 
 def _facts(target: Target, release: str) -> ReleaseFacts:
-    facts = prune.release_facts(target, release)
+    facts = releases.release_facts(target, release)
     if facts is None:
         raise ConfigError(f"release {release} has no readable release.json on the VM")
     return facts

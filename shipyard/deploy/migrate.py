@@ -14,10 +14,10 @@ from collections.abc import Mapping
 
 from shipyard import console
 from shipyard.backup.dump import psql
-from shipyard.deploy.context import Target
 from shipyard.deploy.dbcheck import require_login
 from shipyard.deploy.plan import APP_SERVICE, MIGRATE
 from shipyard.deploy.switch import start_data_services
+from shipyard.vm.target import Target
 
 MIGRATION_TIMEOUT = 600
 REVISION_SQL = "SELECT version_num FROM alembic_version"

@@ -17,7 +17,7 @@ from shipyard.backup.create import run_backup
 from shipyard.backup.crypto import load_key
 from shipyard.backup.target import IN_STACK_BACKUP_ENVS, backup_target
 from shipyard.config import BackupConfig, Environment
-from shipyard.deploy.context import Target
+from shipyard.vm.target import Target
 
 KIND = "pre-deploy"
 """The manifest's `kind` of these backups (`inv backup.list` shows it)."""

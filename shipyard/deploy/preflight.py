@@ -10,9 +10,8 @@ from dataclasses import dataclass
 import httpx
 
 from shipyard import console
-from shipyard.config import Environment
+from shipyard.config import Environment, ShipyardConfig
 from shipyard.deploy import registry
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import SOCKET_DIR, disk_free_argv, edge_mounts_argv, parse_df_kib
 from shipyard.edge.preflight import check_edge_mounts, check_edge_settings
 from shipyard.envfile.check import require_valid_env_file, require_valid_env_text
@@ -20,6 +19,8 @@ from shipyard.envfile.load import read_text
 from shipyard.envfile.resolve import resolve_text
 from shipyard.errors import ConfigError, PrerequisiteError
 from shipyard.images.engine import Engine
+from shipyard.remote.factory import runner_for
+from shipyard.vm.target import Target
 
 RUNTIME_IMAGES = ("postgres", "nginx", "objectstore", "acme")
 """Third-party images the stack runs (the python base is only built from)."""
@@ -73,6 +74,13 @@ def require_deployable(env: Environment) -> None:
                 hint="set registry: to the repository prefix, e.g. "
                 "registry.example.com:5000/team, in invoke.yaml (or image_delivery: ssh)",
             )
+
+
+def deployable_target(config: ShipyardConfig, name: str) -> Target:
+    """The VM of environment `name` (ConfigError, exit 2, for one that is not a VM)."""
+    env = config.environment(name)
+    require_deployable(env)
+    return Target(env, runner_for(env))
 
 
 def check_registry(env: Environment) -> None:

@@ -5,7 +5,6 @@ releases than the current one (nginx is pointed back at the current release firs
 from __future__ import annotations
 
 from shipyard import console
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import (
     app_releases_argv,
     deployed_releases_argv,
@@ -14,8 +13,9 @@ from shipyard.deploy.plan import (
     remove_uploads_argv,
     stop_argv,
 )
-from shipyard.deploy.prune import current_release, release_names
 from shipyard.deploy.switch import drain, route_to, routed_container
+from shipyard.vm.releases import current_release, release_names
+from shipyard.vm.target import Target
 
 
 def unfinished(names: list[str], deployed: set[str], current: str | None) -> list[str]:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from shipyard import console
 from shipyard.config import PROJECT_ROOT
-from shipyard.deploy.context import Target
 from shipyard.errors import CommandFailedError
 from shipyard.masking import mask
 from shipyard.remote import CommandResult, LocalRunner
+from shipyard.vm.target import Target
 
 USERNAME_VARIABLE = "REGISTRY_USERNAME"
 PASSWORD_VARIABLE = "REGISTRY_PASSWORD"  # noqa: S105 - a variable's name

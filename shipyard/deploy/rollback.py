@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shipyard import console
-from shipyard.deploy.context import Target
 from shipyard.deploy.gate import last_logs
 from shipyard.deploy.plan import remove_release_argv, stop_argv, stop_edge_argv
 from shipyard.deploy.switch import drain, route_to
+from shipyard.vm.target import Target
 
 
 @dataclass

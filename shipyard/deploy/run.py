@@ -19,12 +19,14 @@ from shipyard.deploy import (
     registry,
     ship,
 )
-from shipyard.deploy.context import Target
 from shipyard.deploy.cutover import cut_over
 from shipyard.deploy.migrate import migrate
 from shipyard.deploy.plan import prepare_dirs_argv
 from shipyard.errors import ShipyardError
 from shipyard.images.engine import Engine
+from shipyard.vm import releases
+from shipyard.vm.releases import ReleaseFacts
+from shipyard.vm.target import Target
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,8 @@ def _deploy_locked(
     login = registry.login_for(request.env_file.values)
     shipped = ship.ship(target, wanted, engine, login)
 
-    previous = prune.current_release(target)
-    facts = bundle.ReleaseFacts(
+    previous = releases.current_release(target)
+    facts = ReleaseFacts(
         release=request.release,
         env=target.env.name,
         version=request.app.version,

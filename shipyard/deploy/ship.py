@@ -17,11 +17,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from shipyard import console
 from shipyard.deploy import layers, registry
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import docker_load_argv, docker_save_argv, image_ids_argv
 from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.images.engine import Engine
 from shipyard.remote import LocalRunner
+from shipyard.vm.target import Target
 
 
 def local_ids(engine: Engine, refs: Iterable[str]) -> dict[str, str]:

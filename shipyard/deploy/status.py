@@ -7,10 +7,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from shipyard.deploy import lock, prune
-from shipyard.deploy.context import Target
+from shipyard.config import ShipyardConfig
+from shipyard.deploy import lock
 from shipyard.deploy.plan import disk_free_argv, parse_df_kib
+from shipyard.deploy.preflight import deployable_target
 from shipyard.errors import ConfigError
+from shipyard.vm import releases
+from shipyard.vm.target import Target
 
 _FORMAT = '{{.Names}}\t{{.Label "com.docker.compose.service"}}\t{{.State}}\t{{.Status}}'
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -72,8 +75,8 @@ def containers(target: Target) -> list[ContainerStatus]:
 
 def read_status(target: Target) -> VMStatus:
     """Read everything `inv status` shows (nothing changes on the VM)."""
-    current = prune.current_release(target)
-    facts = prune.release_facts(target, current) if current else None
+    current = releases.current_release(target)
+    facts = releases.release_facts(target, current) if current else None
     df = target.run(disk_free_argv(target.layout), "df on the VM")
     found = lock.holder(target)
     state = "free"
@@ -94,10 +97,27 @@ def read_status(target: Target) -> VMStatus:
 
 def logs_argv(target: Target, services: Sequence[str], *, follow: bool, tail: int) -> list[str]:
     """`docker compose logs` in the current release's project on the VM."""
-    current = prune.current_release(target)
+    current = releases.current_release(target)
     if current is None:
         raise ConfigError(
             f"nothing is deployed to {target.env.name} yet",
             hint=f"`inv deploy --env {target.env.name}`",
         )
     return target.project(current).logs(services, follow=follow, tail=tail)
+
+
+def vm_containers(config: ShipyardConfig, name: str) -> list[ContainerStatus]:
+    """`inv ps --env VM`: the containers of environment `name` on its VM."""
+    target = deployable_target(config, name)
+    with target.runner:
+        return containers(target)
+
+
+def show_vm_logs(
+    config: ShipyardConfig, name: str, services: Sequence[str], *, follow: bool, tail: int
+) -> None:
+    """`inv logs --env VM`: the current release's container logs, copied to our terminal."""
+    target = deployable_target(config, name)
+    with target.runner:
+        argv = logs_argv(target, services, follow=follow, tail=tail)
+        target.runner.run(argv, capture=False).raise_for_status("docker compose logs on the VM")

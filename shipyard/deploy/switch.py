@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shipyard import console
-from shipyard.deploy.context import Target
 from shipyard.deploy.plan import (
     APP_SERVICE,
     DATA_SERVICES,
@@ -46,6 +45,7 @@ from shipyard.deploy.plan import (
     upstream_conf,
 )
 from shipyard.errors import CommandFailedError
+from shipyard.vm.target import Target
 
 DRAIN_TIMEOUT = 30.0
 """The longest the drain waits for the leaving container's requests (and, after a reload,

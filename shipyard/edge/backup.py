@@ -12,10 +12,10 @@ from typing import Any
 from shipyard.backup.catalog import Catalog
 from shipyard.backup.streams import read_exactly
 from shipyard.config import Environment
-from shipyard.deploy.context import Target
 from shipyard.edge.acme import CONTAINER_CERTS
 from shipyard.edge.certs import acme_image, certs_layout
 from shipyard.remote import Runner
+from shipyard.vm.target import Target
 
 CERTS_TAR = "certs.tar"
 MEMBERS = ("acme", "live", "renew.sh", "byo.pem", "acme-ca.pem")

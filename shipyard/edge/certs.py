@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shipyard import console
-from shipyard.deploy.context import Target
 from shipyard.edge.acme import (
     CertsLayout,
     install_pem_argv,
@@ -32,6 +31,7 @@ from shipyard.edge.acme import (
 from shipyard.edge.certinfo import CertInfo, byo_problem, certificate_info
 from shipyard.edge.settings import EdgeSettings
 from shipyard.errors import CommandFailedError, ConfigError
+from shipyard.vm.target import Target
 
 ACME_TIMEOUT = 300.0
 FORCE_DAYS = 100000

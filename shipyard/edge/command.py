@@ -7,8 +7,7 @@ import datetime
 from dataclasses import dataclass
 
 from shipyard.config import ShipyardConfig
-from shipyard.deploy.command import opened
-from shipyard.deploy.context import Target
+from shipyard.deploy.orchestration import opened
 from shipyard.deploy.preflight import require_deployable
 from shipyard.edge import certs
 from shipyard.edge.certinfo import CertInfo
@@ -17,6 +16,7 @@ from shipyard.edge.settings import EdgeSettings
 from shipyard.envfile.load import read_env_file
 from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.remote.factory import runner_for
+from shipyard.vm.target import Target
 
 
 @dataclass(frozen=True)

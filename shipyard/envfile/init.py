@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shipyard import masking
+from shipyard.config import load_environment
 from shipyard.envfile.render import render_file
 from shipyard.envfile.schema import VARIABLES, require_known_environment
 from shipyard.envfile.schema import variable as lookup_variable
@@ -22,8 +23,6 @@ def new_env_text(env_name: str, *, public_url: str | None = None) -> str:
     """
     require_known_environment(env_name)
     if public_url is None:
-        from shipyard.config import load_environment
-
         public_url = load_environment(env_name).public_url
     values: dict[str, str] = {}
     for variable in VARIABLES:

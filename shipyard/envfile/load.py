@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard import masking
+from shipyard.envfile.schema import looks_secret
+from shipyard.envfile.secrets import is_placeholder
 from shipyard.errors import ConfigError
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")
@@ -176,9 +178,6 @@ def register_secrets(parsed: ParsedFile, values: dict[str, str]) -> None:
     secret name) and the values of secret lines python-dotenv could not parse. Known
     placeholders are public knowledge and are left alone.
     """
-    from shipyard.envfile.schema import looks_secret
-    from shipyard.envfile.secrets import is_placeholder
-
     candidates: list[str] = []
     for entry in parsed.entries:
         if looks_secret(entry.key):

@@ -195,8 +195,8 @@ def validate(
             )
             continue
         if variable.is_secret:
-            for problem in secret_problems(variable, value, env):
-                add((problem.check, problem.message, problem.fix))
+            for secret_problem in secret_problems(variable, value, env):
+                add((secret_problem.check, secret_problem.message, secret_problem.fix))
             if not is_placeholder(value):
                 if value in seen_secrets:
                     add(

@@ -42,7 +42,7 @@ class AptSource:
 
 def parse_deb822(text: str) -> list[AptSource]:
     """The `Types: deb` stanzas of a deb822 .sources file."""
-    sources = []
+    sources: list[AptSource] = []
     for stanza in re.split(r"\n\s*\n", text):
         fields: dict[str, str] = {}
         key = None

@@ -11,6 +11,7 @@ import json
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from shipyard.errors import CommandFailedError, PrerequisiteError
 from shipyard.remote import CommandResult, LocalRunner, Runner
@@ -67,7 +68,7 @@ class Engine:
             raise PrerequisiteError("`docker compose` (v2) is missing", hint=COMPOSE_HINT)
         return result.stdout.strip()
 
-    def inspect_image(self, ref: str) -> dict | None:
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
         """`docker image inspect` of a local image, or None when it is not here."""
         result = self.runner.run(["docker", "image", "inspect", ref], timeout=60)
         if not result.ok:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, create_engine, pool, text
 
 from shipyard.migrations.data_plan import DataPlan, check_expectations, insert_seeds
 from shipyard.migrations.schema_snapshot import differences, snapshot
-from shipyard.migrations.scratch_db import ScratchServer
+from shipyard.migrations.scratch_db import ScratchServer, scratch_postgres
 
 Runner = pytest_alembic.MigrationContext
 
@@ -312,8 +312,6 @@ def test_history(
     ini: Path, image: str, plan: DataPlan | None, progress: Callable[[str], None]
 ) -> MigrationReport:
     """Every check of the history behind `ini`, on a scratch server of `image` (then removed)."""
-    from shipyard.migrations.scratch_db import scratch_postgres
-
     progress(f"starting a throwaway PostgreSQL ({image})")
     with scratch_postgres(image) as server:
         return MigrationGate(ini, server, image, plan, progress).run()

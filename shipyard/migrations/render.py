@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shipyard.migrations.harness import MigrationReport
 
 _MARKS = {"ok": "ok  ", "failed": "FAIL", "not run": "skip"}
@@ -42,7 +44,7 @@ def summary_line(report: MigrationReport) -> str:
     return f"{', '.join(parts)} in {report.seconds:.1f} s ({count} revision{plural})"
 
 
-def to_json(report: MigrationReport) -> dict:
+def to_json(report: MigrationReport) -> dict[str, Any]:
     """One JSON document for CI."""
     return {
         "ok": report.ok,

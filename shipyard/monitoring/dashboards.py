@@ -18,6 +18,8 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, Panel
 
+from shipyard.monitoring.layout import DASHBOARD_FILE
+
 DATASOURCE_UID = "shipyard-prometheus"
 """The uid the provisioned Prometheus datasource gets (monitoring/grafana/provisioning)."""
 DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
@@ -163,7 +165,6 @@ def dashboard_json() -> str:
 
 def main() -> None:
     """Write the dashboard JSON where Grafana's provisioning reads it."""
-    from shipyard.monitoring.layout import DASHBOARD_FILE
 
     DASHBOARD_FILE.write_text(dashboard_json())
     print(f"wrote {DASHBOARD_FILE}")

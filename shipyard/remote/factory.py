@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.remote.base import Runner
+from shipyard.remote.connection import SSHTarget
 from shipyard.remote.local import LocalRunner
-from shipyard.remote.ssh import SSHRunner, SSHTarget
+from shipyard.remote.ssh import SSHRunner
 
 
 def ssh_target(env: Environment) -> SSHTarget:

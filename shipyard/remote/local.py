@@ -8,20 +8,23 @@ import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from shipyard.errors import CommandFailedError, PrerequisiteError
-from shipyard.remote.base import CommandResult
+from shipyard.remote.base import CommandResult, Runner, describe, iter_chunks
 
 STREAM_CHUNK = 1024 * 1024
 _STDERR_KEEP = 64 * 1024
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _STDERR_FD = 2  # our own stderr, whatever Python-level object stands in for sys.stderr
 
 
-class LocalRunner:
-    """Runs argv lists with subprocess: no shell, no standard input unless given."""
+class LocalRunner(Runner):
+    """Runs argv lists with subprocess: no shell, no standard input unless given. The
+    target is this machine, so a port here is already a port there: forwarding is a
+    no-op for loopback addresses."""
 
     def __init__(self, cwd: os.PathLike[str] | str | None = None) -> None:
         self.cwd = cwd
@@ -88,7 +91,7 @@ class LocalRunner:
         stdout, stderr = _Collector(process.stdout), _Collector(process.stderr)
         assert process.stdin is not None
         try:
-            for chunk in _chunks(source):
+            for chunk in iter_chunks(source, STREAM_CHUNK):
                 try:
                     process.stdin.write(chunk)
                 except BrokenPipeError:  # the command stopped reading: its exit code says why
@@ -103,6 +106,25 @@ class LocalRunner:
             stdout.join()
             stderr.join()
         return CommandResult(tuple(argv), exit_code, stdout.text(), stderr.text())
+
+    @contextmanager
+    def forward_local(self, remote_port: int, remote_host: str = "127.0.0.1") -> Iterator[int]:
+        """`remote_port` itself: a loopback port of this machine needs no tunnel."""
+        _require_loopback(remote_host)
+        yield remote_port
+
+    @contextmanager
+    def forward_remote(self, remote_port: int, local_port: int) -> Iterator[None]:
+        """Nothing to do when both ports are the same port of this machine."""
+        if remote_port != local_port:
+            raise ValueError(
+                f"port {remote_port} and port {local_port} are both on this machine; "
+                "a local target cannot map one to the other"
+            )
+        yield
+
+    def close(self) -> None:
+        """Nothing to release: no connection is held."""
 
     def _popen(
         self, argv: Sequence[str], env: Mapping[str, str] | None, *, stdin: int, stdout: int
@@ -155,30 +177,15 @@ class _CheckedStream(io.RawIOBase):
             result.raise_for_status(describe(self._argv))
 
 
-_WRAPPERS = frozenset({"stdbuf", "nice", "ionice", "env"})
-
-
-def describe(argv: Sequence[str]) -> str:
-    """A short name for a command line in messages: `pg_dump (in db)` for a compose exec
-    (wrappers such as stdbuf are looked through)."""
-    parts = list(argv)
-    if "exec" in parts:
-        rest = [part for part in parts[parts.index("exec") + 1 :] if not part.startswith("-")]
-        programs = [part for part in rest[1:] if part not in _WRAPPERS]
-        if programs:
-            return f"{programs[0]} (in {rest[0]})"
-    return parts[0] if parts else "command"
-
-
 class _Collector:
     """Drains a pipe in a thread, keeping its last bytes (stderr of a streamed command)."""
 
-    def __init__(self, pipe: BinaryIO | None) -> None:
+    def __init__(self, pipe: IO[bytes] | None) -> None:
         self._data = bytearray()
         self._thread = threading.Thread(target=self._drain, args=(pipe,), daemon=True)
         self._thread.start()
 
-    def _drain(self, pipe: BinaryIO | None) -> None:
+    def _drain(self, pipe: IO[bytes] | None) -> None:
         if pipe is None:
             return
         with pipe:
@@ -194,12 +201,9 @@ class _Collector:
         return _decode(bytes(self._data))
 
 
-def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
-    read = getattr(source, "read", None)
-    if read is None:
-        yield from (chunk for chunk in source if chunk)  # type: ignore[union-attr]
-        return
-    yield from iter(lambda: read(STREAM_CHUNK), b"")
+def _require_loopback(host: str) -> None:
+    if host not in _LOOPBACK:
+        raise ValueError(f"{host}: a local target forwards only loopback addresses")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -22,7 +22,7 @@ from shipyard.images.base import build_base
 from shipyard.images.engine import Engine
 from shipyard.images.standins import context_hash, is_current, pip_ca_file
 from shipyard.remote import LocalRunner
-from shipyard.remote.ssh import known_hosts_line
+from shipyard.remote.hostkeys import known_hosts_line
 
 IMAGE = "shipyard-local/sandbox:bookworm"
 CONTEXT = PROJECT_ROOT / "images" / "sandbox"

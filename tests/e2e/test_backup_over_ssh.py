@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shipyard.deploy.context import Target
-from shipyard.deploy.prune import current_release, release_names
+from shipyard.vm.releases import current_release, release_names
+from shipyard.vm.target import Target
 from tests.e2e.deploy_support import deploy
 from tests.e2e.support import IsolatedSandbox
 from tests.integration.support import run_inv, s3_server

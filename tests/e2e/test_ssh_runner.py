@@ -13,7 +13,8 @@ import paramiko
 import pytest
 
 from shipyard.errors import CommandFailedError, ConfigError
-from shipyard.remote.ssh import SSHRunner, fingerprint
+from shipyard.remote.hostkeys import fingerprint
+from shipyard.remote.ssh import SSHRunner
 from tests.e2e.support import CONTAINER, IsolatedSandbox
 from tests.integration.support import free_port
 

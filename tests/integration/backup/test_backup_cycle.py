@@ -9,6 +9,7 @@ import signal
 import time
 
 from tests.integration.backup.conftest import BACKUP_BUCKET, BackupStack
+from tests.integration.support import test_project as suffixed
 
 
 def _backup(stack: BackupStack, *args: str) -> dict:
@@ -246,7 +247,8 @@ def test_metrics_textfile_written_on_success(backup_stack: BackupStack):
     backup = _backup(backup_stack)
     from shipyard.config import PROJECT_ROOT
 
-    path = PROJECT_ROOT / ".shipyard" / "metrics" / "shipyard_backup_docstore-backup-it_local.prom"
+    name = f"shipyard_backup_{suffixed('docstore-backup-it')}_local.prom"
+    path = PROJECT_ROOT / ".shipyard" / "metrics" / name
     text = path.read_text(encoding="utf-8")
     assert 'shipyard_backup_last_success_timestamp_seconds{env="local"}' in text
     stored = backup["database"]["stored_bytes"]

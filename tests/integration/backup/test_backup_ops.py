@@ -12,6 +12,7 @@ import pytest
 
 from shipyard.backup.crypto import MAGIC
 from tests.integration.backup.conftest import BACKUP_BUCKET, BackupStack
+from tests.integration.support import test_project as suffixed
 
 
 def _first_bytes(stack: BackupStack, key: str) -> bytes:
@@ -86,7 +87,7 @@ def test_schedule_installs_one_exact_cron_line_idempotently(
     assert crontab.splitlines() == [line]
     assert line.startswith("17 3 * * * cd ")
     assert " backup --env local --json >> " in line
-    assert line.endswith("# shipyard-backup docstore-backup-it/local")
+    assert line.endswith(f"# shipyard-backup {suffixed('docstore-backup-it')}/local")
     rules = list(rotate.iterdir())
     assert len(rules) == 1
     check = subprocess.run(

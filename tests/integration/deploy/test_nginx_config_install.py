@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from shipyard.config import PROJECT_ROOT
-from shipyard.deploy.plan import Layout, nginx_config_argv, upstream_conf
+from shipyard.deploy.plan import nginx_config_argv, upstream_conf
 from shipyard.remote import LocalRunner
+from shipyard.vm.layout import Layout
 
 
 def _release(layout: Layout, name: str, server_conf: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from shipyard.errors import CommandFailedError
 from shipyard.remote import LocalRunner
-from shipyard.remote.local import describe
+from shipyard.remote.base import describe
 
 RUNNER = LocalRunner()
 

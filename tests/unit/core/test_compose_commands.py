@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from shipyard.compose import ComposeProject, project_for
-from shipyard.config import PROJECT_ROOT, load_environment
+from shipyard.config import PROJECT_ROOT, checkout_project, load_environment
 
 PROJECT = ComposeProject(
     project="docstore",
@@ -55,6 +55,6 @@ def test_logs_ps_config_exec():
 
 def test_project_for_an_environment_uses_absolute_paths():
     project = project_for(load_environment("local"))
-    assert project.project == "docstore"
+    assert project.project == checkout_project("docstore", PROJECT_ROOT)
     assert project.env_file == PROJECT_ROOT / ".env"
     assert all(file.is_absolute() and file.is_file() for file in project.files)

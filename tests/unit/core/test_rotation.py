@@ -7,53 +7,53 @@ import stat
 
 import pytest
 
-from shipyard import rotation
 from shipyard.envfile.load import interpolate, parse_env_text
 from shipyard.errors import CommandFailedError, ConfigError
+from shipyard.rotation import role, rotate
 
 
 def test_only_the_database_password_is_rotated_and_the_store_keys_say_why():
-    rotation.require_rotatable("POSTGRES_PASSWORD")
+    rotate.require_rotatable("POSTGRES_PASSWORD")
     with pytest.raises(ConfigError, match="root credential, read only when the store starts"):
-        rotation.require_rotatable("S3_SECRET_KEY")
+        rotate.require_rotatable("S3_SECRET_KEY")
     with pytest.raises(ConfigError, match="changes POSTGRES_PASSWORD"):
-        rotation.require_rotatable("LOG_LEVEL")
+        rotate.require_rotatable("LOG_LEVEL")
 
 
 def test_the_statement_quotes_the_role_and_the_password():
-    assert rotation.alter_role_sql("docstore", "a'b") == (
+    assert role.alter_role_sql("docstore", "a'b") == (
         "ALTER ROLE \"docstore\" WITH PASSWORD 'a''b';\n"
     )
-    assert rotation.alter_role_sql('we"ird', "x") == 'ALTER ROLE "we""ird" WITH PASSWORD \'x\';\n'
-    command = rotation.alter_role_command("docstore", "docs")
+    assert role.alter_role_sql('we"ird', "x") == 'ALTER ROLE "we""ird" WITH PASSWORD \'x\';\n'
+    command = role.alter_role_command("docstore", "docs")
     assert command[:5] == ["psql", "--username", "docstore", "--dbname", "docs"]
     assert "ON_ERROR_STOP=1" in command
 
 
 def test_the_env_file_keeps_every_other_line():
     text = "# db\nPOSTGRES_USER=docstore\nPOSTGRES_PASSWORD=old-Pass-123456\nLOG_LEVEL=INFO\n"
-    written = rotation.with_value(text, "POSTGRES_PASSWORD", "new-Pass-654321")
+    written = rotate.with_value(text, "POSTGRES_PASSWORD", "new-Pass-654321")
     assert (
         written
         == "# db\nPOSTGRES_USER=docstore\nPOSTGRES_PASSWORD=new-Pass-654321\nLOG_LEVEL=INFO\n"
     )
-    quoted = rotation.with_value(text, "POSTGRES_PASSWORD", "has $ and space")
+    quoted = rotate.with_value(text, "POSTGRES_PASSWORD", "has $ and space")
     assert interpolate(parse_env_text(quoted).entries)["POSTGRES_PASSWORD"] == "has $ and space"
     with pytest.raises(ConfigError, match="does not set S3_SECRET_KEY"):
-        rotation.with_value(text, "S3_SECRET_KEY", "x")
+        rotate.with_value(text, "S3_SECRET_KEY", "x")
 
 
 def test_the_file_is_replaced_privately(tmp_path):
     path = tmp_path / ".env"
     path.write_text("A=1\n")
     path.chmod(0o644)
-    rotation.write_private(path, "A=2\n")
+    rotate.write_private(path, "A=2\n")
     assert path.read_text() == "A=2\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir()] == [".env"]
 
 
 def test_a_refused_alter_names_postgres_reason():
-    rotation.judge_alter(0, "")
+    role.judge_alter(0, "")
     with pytest.raises(CommandFailedError, match='ALTER ROLE failed: ERROR:  role "x" does not'):
-        rotation.judge_alter(3, 'ERROR:  role "x" does not exist\n')
+        role.judge_alter(3, 'ERROR:  role "x" does not exist\n')

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from shipyard.config import load_config
-from shipyard.deploy import bundle, command, lock, plan
+from shipyard.deploy import bundle, lock, orchestration, plan
 from shipyard.errors import RefusedError
+from shipyard.vm import layout
 
 
 def test_holder_is_described_with_its_age_and_staleness() -> None:
@@ -43,15 +44,15 @@ def test_bundle_holds_the_release_with_the_env_file_0600() -> None:
 
 def test_approval_without_a_terminal_is_refused_naming_yes(monkeypatch) -> None:
     env = load_config().environment("production")
-    deploy_plan = plan.DeployPlan("production", "h", "r1", "a:1", plan.Layout("/srv/d"), ())
+    deploy_plan = plan.DeployPlan("production", "h", "r1", "a:1", layout.Layout("/srv/d"), ())
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     with pytest.raises(RefusedError) as refused:
-        command.confirm(env, deploy_plan, yes=False)
+        orchestration.confirm(env, deploy_plan, yes=False)
     assert "--yes" in refused.value.one_line()
-    command.confirm(env, deploy_plan, yes=True)
+    orchestration.confirm(env, deploy_plan, yes=True)
 
 
 def test_version_names_an_app_image_tag() -> None:
     config = load_config()
-    assert command.app_image_ref(config, "0.2.0-abc") == "docstore-app:0.2.0-abc"
-    assert command.app_image_ref(config, "other/app:1") == "other/app:1"
+    assert orchestration.app_image_ref(config, "0.2.0-abc") == "docstore-app:0.2.0-abc"
+    assert orchestration.app_image_ref(config, "other/app:1") == "other/app:1"

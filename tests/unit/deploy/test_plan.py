@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 from shipyard.deploy import plan
+from shipyard.vm import layout
 
-LAYOUT = plan.Layout("/srv/docstore")
-PROJECT = plan.release_project(
+LAYOUT = layout.Layout("/srv/docstore")
+PROJECT = layout.release_project(
     LAYOUT, "20261122T173000Z-0.2.0", "docstore", ["compose.yaml", "compose.production.yaml"], []
 )
 BASE = [
@@ -36,9 +37,9 @@ def test_layout_follows_design() -> None:
 
 def test_release_ids_sort_by_time_and_name_the_version() -> None:
     when = datetime(2026, 11, 22, 17, 30, 0, tzinfo=UTC)
-    assert plan.release_id(when, "0.2.0-abc/def") == "20261122T173000Z-0.2.0-abc_def"
-    assert plan.is_release_id("20261122T173000Z-0.2.0")
-    assert not plan.is_release_id(".tmp-20261122T173000Z-0.2.0")
+    assert layout.release_id(when, "0.2.0-abc/def") == "20261122T173000Z-0.2.0-abc_def"
+    assert layout.is_release_id("20261122T173000Z-0.2.0")
+    assert not layout.is_release_id(".tmp-20261122T173000Z-0.2.0")
 
 
 def test_release_project_uses_the_release_files_and_env() -> None:

@@ -14,15 +14,15 @@ from shipyard.config import PROJECT_ROOT, load_config
 from shipyard.errors import ConfigError
 from shipyard.remote import LocalRunner
 from shipyard.remote.factory import runner_for, ssh_target
-from shipyard.remote.ssh import (
+from shipyard.remote.hostkeys import (
     RejectUnknownHosts,
-    SSHRunner,
     UnknownHostKeyError,
     fingerprint,
     known_hosts_line,
     known_hosts_name,
-    remote_command,
 )
+from shipyard.remote.ssh import SSHRunner
+from shipyard.remote.streams import remote_command
 from shipyard.sandbox.vm import SandboxSpec, run_argv, spec_for, ssh_argv
 
 

@@ -1,8 +1,8 @@
-"""`inv deploy`: from an environment name and options to a finished (or refused) deploy."""
+"""The orchestration of `inv deploy` and `inv rollback`: from an environment name and
+options to a plan, its confirmation, and a finished (or refused) deploy or rollback."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from shipyard import console
 from shipyard.config import PROJECT_ROOT, Environment, ShipyardConfig
 from shipyard.deploy import hooks, predeploy_backup, preflight
-from shipyard.deploy.context import Target
 from shipyard.deploy.lock import whoami
 from shipyard.deploy.manual_rollback import (
     RollbackOutcome,
@@ -18,13 +17,17 @@ from shipyard.deploy.manual_rollback import (
     plan_rollback,
     rollback,
 )
-from shipyard.deploy.plan import DeployPlan, release_id
-from shipyard.deploy.prune import current_release
+from shipyard.deploy.plan import DeployPlan
 from shipyard.deploy.run import DeployOutcome, DeployRequest, deploy
 from shipyard.images.app import read_build_info
 from shipyard.images.engine import Engine
+from shipyard.images.resolve import resolve_images
 from shipyard.remote import LocalRunner
 from shipyard.remote.factory import runner_for
+from shipyard.stack import open_stack
+from shipyard.vm.layout import release_id
+from shipyard.vm.releases import current_release
+from shipyard.vm.target import Target
 
 
 def app_image_ref(config: ShipyardConfig, version: str | None) -> str:
@@ -44,12 +47,9 @@ def confirm(env: Environment, plan: DeployPlan, yes: bool) -> None:
 def require_approval(env: Environment, yes: bool, lines: list[str], question: str) -> None:
     """Go on when `env` needs no approval or --yes was given; else show `lines` and ask on
     the terminal (RefusedError, exit 3, without one or without a typed `yes`)."""
-    if not env.requires_approval or yes:
+    if not env.requires_approval:
         return
-    if sys.stdin.isatty():
-        for line in lines:
-            console.say(line)
-    console.confirm(question, yes=False, refusal=f"{env.name} requires approval")
+    console.confirm(question, yes=yes, refusal=f"{env.name} requires approval", details=lines)
 
 
 def plan_lines(plan: DeployPlan | RollbackPlan) -> list[str]:
@@ -67,9 +67,7 @@ def opened(target: Target) -> Iterator[Target]:
     try:
         yield target
     finally:
-        close = getattr(target.runner, "close", None)
-        if close is not None:
-            close()
+        target.runner.close()
 
 
 def _dry_run(plan: DeployPlan | RollbackPlan) -> None:
@@ -134,8 +132,6 @@ def run_deploy(
     images = {}
     engine = Engine(LocalRunner(PROJECT_ROOT))
     if not dry_run:
-        from shipyard.images.resolve import resolve_images
-
         if env.image_delivery == "registry":
             preflight.check_registry(env)
         images = resolve_images(config.images.source, keys=preflight.RUNTIME_IMAGES)
@@ -194,9 +190,6 @@ def hook_facts(
 
 
 def _build_app(config: ShipyardConfig, env: Environment, images: dict[str, str]) -> None:
-    from shipyard.images.resolve import resolve_images
-    from shipyard.stack import open_stack
-
     build_images = {**images, **resolve_images(config.images.source, keys=["python"])}
     stack = open_stack(env, config.app_name, build_images)
     console.step(f"building {stack.variables['APP_IMAGE']}")

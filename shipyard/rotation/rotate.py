@@ -19,19 +19,21 @@ second key before retiring the first.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard import console, masking
 from shipyard.config import ShipyardConfig
+from shipyard.deploy.orchestration import require_approval
 from shipyard.envfile.check import require_valid_env_file
 from shipyard.envfile.load import parse_env_text, read_text
 from shipyard.envfile.references import is_reference
 from shipyard.envfile.render import format_assignment
 from shipyard.envfile.schema import BY_NAME
 from shipyard.envfile.secrets import generate
-from shipyard.errors import CommandFailedError, ConfigError
+from shipyard.errors import ConfigError
+from shipyard.rotation.role import Database
+from shipyard.rotation.targets import LocalDatabase, VmDatabase
 
 ROTATABLE = ("POSTGRES_PASSWORD",)
 OBJECT_STORE_KEYS = ("S3_ACCESS_KEY", "S3_SECRET_KEY")
@@ -64,29 +66,6 @@ def require_rotatable(name: str) -> None:
         f"{name}: `inv secrets.rotate` changes {', '.join(ROTATABLE)}",
         hint="other secrets are changed in the env file, then deployed",
     )
-
-
-def alter_role_sql(user: str, password: str) -> str:
-    """`ALTER ROLE "user" WITH PASSWORD '...'`, identifiers and literal quoted."""
-    role = '"' + user.replace('"', '""') + '"'
-    literal = "'" + password.replace("'", "''") + "'"
-    return f"ALTER ROLE {role} WITH PASSWORD {literal};\n"
-
-
-def alter_role_command(user: str, database: str) -> list[str]:
-    """psql in the database container over its unix socket, reading SQL on stdin."""
-    return [
-        "psql",
-        "--username",
-        user,
-        "--dbname",
-        database,
-        "--no-password",
-        "--no-psqlrc",
-        "--quiet",
-        "--set",
-        "ON_ERROR_STOP=1",
-    ]
 
 
 def with_value(text: str, name: str, value: str) -> str:
@@ -141,8 +120,6 @@ def rotate(
             console.say(line)
         console.result("dry run: nothing was changed")
         return None
-    from shipyard.deploy.command import require_approval
-    from shipyard.rotation_targets import LocalDatabase, VmDatabase
 
     require_approval(env, yes, lines, f"Rotate {name} of {env.name}?")
     database: Database = LocalDatabase(config, env) if env.is_local else VmDatabase(config, env)
@@ -160,26 +137,3 @@ def rotate(
     console.done(f"the database role {values['POSTGRES_USER']} has the new password")
     release = database.roll_app()
     return RotationOutcome(env=env.name, name=name, env_file=str(path), release=release)
-
-
-class Database:
-    """Where a rotation changes the password and how the app moves onto it."""
-
-    def require_login(self, values: Mapping[str, str]) -> None:
-        """Raise unless the env file's current credentials open the database."""
-        raise NotImplementedError
-
-    def alter_role(self, values: Mapping[str, str], password: str) -> None:
-        """Give the role `password` (CommandFailedError when the database refuses)."""
-        raise NotImplementedError
-
-    def roll_app(self) -> str | None:
-        """Move the app onto the env file as it is now; the release it runs, if any."""
-        raise NotImplementedError
-
-
-def judge_alter(exit_code: int, stderr: str) -> None:
-    """CommandFailedError with psql's own words unless ALTER ROLE succeeded."""
-    if exit_code != 0:
-        reason = (stderr.strip().splitlines() or [f"psql exited {exit_code}"])[-1]
-        raise CommandFailedError(f"ALTER ROLE failed: {masking.mask(reason)}")

@@ -1,4 +1,4 @@
-"""What every deploy step needs: the environment, its VM layout and a runner there."""
+"""One environment's VM as deploy and backup steps see it: its layout and a runner there."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from shipyard.compose import ComposeProject
 from shipyard.config import Environment
-from shipyard.deploy.plan import Layout, release_project
 from shipyard.remote import CommandResult, Runner
+from shipyard.vm.layout import Layout, release_project
 
 
 @dataclass

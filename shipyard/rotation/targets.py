@@ -7,8 +7,17 @@ from collections.abc import Mapping
 
 from shipyard import dblogin
 from shipyard.config import Environment, ShipyardConfig
+from shipyard.deploy.dbcheck import login_argv
+from shipyard.deploy.orchestration import run_deploy
+from shipyard.deploy.preflight import require_deployable
+from shipyard.deploy.switch import healthy_services
 from shipyard.errors import CommandFailedError, ConfigError
-from shipyard.rotation import Database, alter_role_command, alter_role_sql, judge_alter
+from shipyard.images.resolve import resolve_images
+from shipyard.remote.factory import runner_for
+from shipyard.rotation.role import Database, alter_role_command, alter_role_sql, judge_alter
+from shipyard.stack import open_stack
+from shipyard.vm.releases import current_release, release_facts
+from shipyard.vm.target import Target
 
 
 def _require_opens(login: dblogin.LoginResult, env: Environment) -> None:
@@ -24,8 +33,6 @@ class LocalDatabase(Database):
     """The local stack's database; the app follows with `inv up`."""
 
     def __init__(self, config: ShipyardConfig, env: Environment) -> None:
-        from shipyard.images.resolve import resolve_images
-        from shipyard.stack import open_stack
 
         self.config = config
         self.env = env
@@ -48,7 +55,6 @@ class LocalDatabase(Database):
     def roll_app(self) -> str | None:
         """`inv up`: the app container is recreated with the new secret files (a new stack
         object: it reads the env file as it is now)."""
-        from shipyard.stack import open_stack
 
         open_stack(self.env, self.config.app_name, self.stack.images).start()
         return None
@@ -58,9 +64,6 @@ class VmDatabase(Database):
     """A VM's database; the app follows with a deploy of the image it serves."""
 
     def __init__(self, config: ShipyardConfig, env: Environment) -> None:
-        from shipyard.deploy.context import Target
-        from shipyard.deploy.preflight import require_deployable
-        from shipyard.remote.factory import runner_for
 
         require_deployable(env)
         self.config = config
@@ -68,7 +71,6 @@ class VmDatabase(Database):
         self.target = Target(env, runner_for(env))
 
     def _container(self) -> str:
-        from shipyard.deploy.switch import healthy_services
 
         found = healthy_services(self.target).get("db")
         if not found:
@@ -80,7 +82,6 @@ class VmDatabase(Database):
 
     def require_login(self, values: Mapping[str, str]) -> None:
         """The VM's database must accept the env file's current credentials."""
-        from shipyard.deploy.dbcheck import login_argv
 
         argv = login_argv(self._container(), values["POSTGRES_USER"], values["POSTGRES_DB"])
         result = self.target.runner.run(argv, stdin=values["POSTGRES_PASSWORD"].encode())
@@ -96,8 +97,6 @@ class VmDatabase(Database):
 
     def roll_app(self) -> str | None:
         """Deploy the serving release's image again with the env file as it is now."""
-        from shipyard.deploy.command import run_deploy
-        from shipyard.deploy.prune import current_release, release_facts
 
         current = current_release(self.target)
         facts = release_facts(self.target, current) if current else None
