@@ -29,13 +29,18 @@ def lint(c):
         "keyword": "only tests matching this pytest -k expression",
         "coverage": "measure the coverage of shipyard/ over the tests run (the `inv` processes"
         " they start included) and print it, least covered first",
+        "emulated": "also the tests that build and run arm64 images under QEMU (slow from cold)",
     }
 )
-def test(c, unit=False, keyword="", coverage=False):
-    """Lint, then every test: unit, then integration on the real Docker engine."""
+def test(c, unit=False, keyword="", coverage=False, emulated=False):
+    """Lint, then every test: unit, then integration on the real Docker engine (the emulated
+    arm64 build only with --emulated)."""
     lint(c)
     selection = "tests/unit" if unit else "tests"
     junit = "--junitxml=reports/junit.xml"
     keyword_option = f" -k '{keyword}'" if keyword else ""
+    if not emulated:
+        print("leaving out the emulated arm64 image tests (marker `emulated`; inv test --emulated)")
+        keyword_option += " -m 'not emulated'"
     cov = " --cov --cov-report=term --cov-report=xml:reports/coverage.xml" if coverage else ""
     c.run(f"{PYTEST} {selection} {junit}{keyword_option}{cov}", pty=False)

@@ -16,6 +16,10 @@ import pytest
 
 from tests.integration.support import free_port, run_inv
 
+pytestmark = pytest.mark.emulated
+"""From cold (no arm64 base or python stand-in yet) the emulated build takes 20-45 minutes on
+two cores, more than the suite's time budget: `inv test --emulated` runs it."""
+
 HEALTH_TIMEOUT = 300.0
 """gunicorn and the app's imports under emulation take tens of seconds on a busy machine."""
 
