@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import urllib3
 from minio import Minio
@@ -283,6 +284,23 @@ class Bucket:
                 describe_failure(exc, self.location, self.role, f"looking up {key}", self.io)
             ) from None
         return True
+
+    def open_uploads(self, prefix: str) -> list[tuple[str, str, datetime | None]]:
+        """Multipart uploads begun under `prefix` and neither completed nor aborted (the
+        first 1,000): key, upload id, when it began."""
+        with self.errors(f"listing unfinished uploads under {prefix}"):
+            result = self.client._list_multipart_uploads(
+                self.location.bucket, prefix=prefix, max_uploads=1000
+            )
+        return [
+            (upload.object_name, upload.upload_id or "", upload.initiated_time)
+            for upload in result.uploads
+        ]
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Abort one unfinished multipart upload (its parts are deleted)."""
+        with self.errors(f"aborting the upload of {key}"):
+            self.client._abort_multipart_upload(self.location.bucket, key, upload_id)
 
     def list(self, prefix: str, *, recursive: bool = True) -> Iterator[tuple[str, int, str]]:
         """(key, size, etag) of every object under `prefix`; directories when not recursive

@@ -225,3 +225,15 @@ def test_a_signal_in_a_critical_step_is_raised_after_it():
             finished.append("swap")
         raise AssertionError("the held-back signal was not raised")
     assert finished == ["swap"]
+
+
+def test_unfinished_uploads_are_listed_and_aborted(moto):
+    """What `inv backup.prune` does with uploads a run that lost its store left behind."""
+    bucket = _bucket(moto)
+    upload_id = bucket.client._create_multipart_upload("timeouts", "it/left/over", {})
+    bucket.client._upload_part("timeouts", "it/left/over", b"x" * 5 * MIB, None, upload_id, 1)
+    [(key, listed_id, began)] = bucket.open_uploads("it/left/")
+    assert (key, listed_id) == ("it/left/over", upload_id)
+    assert began is not None
+    bucket.abort_upload(key, listed_id)
+    assert bucket.open_uploads("it/left/") == []
