@@ -60,6 +60,8 @@ def test_documents_and_backups_survive_a_restart_of_the_object_store(
 
     backup_stack.compose("restart", "objectstore")
     _wait_healthy(backup_stack)
+    # Docker may publish the restarted container's S3 port on another loopback port.
+    backup_stack.ops_endpoint = backup_stack.compose("port", "objectstore", "9000").strip()
 
     response = httpx.get(f"{backup_stack.url}/documents/{document}/content", timeout=30)
     assert response.status_code == 200, response.text
