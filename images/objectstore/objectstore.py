@@ -32,6 +32,10 @@ WEED = "/usr/local/bin/weed"
 HEALTH_PATH = "/healthz"
 DEFAULT_GOMEMLIMIT = "256MiB"
 """Go's soft memory limit for `weed`: the heap is collected before it grows past this."""
+READER_BUDGET_MB = 64
+"""Memory for the S3 gateway's read buffers across all GETs. SeaweedFS's default is
+unlimited: a 1 GB GET then held most of the object in memory and the 1 GiB container was
+OOM-killed (a 400 MB GET peaked at 727 MB resident without the budget, 318 MB with it)."""
 
 
 # --- credentials ---------------------------------------------------------------------
@@ -101,8 +105,9 @@ def weed_argv(data_dir: str, address: str, identities: str) -> list[str]:
     """`weed mini` serving S3 on `address`, storing under `data_dir`.
 
     Master, volume server and filer talk to each other on 127.0.0.1 (their ports are not
-    published). Telemetry (on by default upstream), WebDAV, the admin UI, Iceberg and
-    Lance endpoints are off.
+    published). Reads get a fixed memory budget, so a large GET does not grow memory.
+    Telemetry (on by default upstream), WebDAV, the admin UI, Iceberg and Lance endpoints
+    are off.
     """
     host, port = split_address(address)
     return [
@@ -113,6 +118,7 @@ def weed_argv(data_dir: str, address: str, identities: str) -> list[str]:
         f"-ip.bind={host}",
         f"-s3.port={port}",
         f"-s3.config={identities}",
+        f"-s3.readerCacheSizeMB={READER_BUDGET_MB}",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-master.telemetry=false",

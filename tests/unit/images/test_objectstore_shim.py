@@ -62,6 +62,7 @@ def test_weed_stores_in_the_data_dir_serves_s3_on_the_address_and_phones_nobody(
     assert "-s3.port=9000" in argv and "-ip.bind=0.0.0.0" in argv
     assert "-s3.config=/tmp/x/s3.json" in argv
     assert "-master.telemetry=false" in argv
+    assert f"-s3.readerCacheSizeMB={shim.READER_BUDGET_MB}" in argv
     assert not any("secret" in arg or "password" in arg.lower() for arg in argv)
     assert "-ip.bind=127.0.0.1" in shim.weed_argv("/d", "127.0.0.1:9100", "/c")
 
