@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,7 +43,7 @@ def free_port() -> int:
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 class Stack:
@@ -84,12 +85,13 @@ class Stack:
         self.compose("exec", "-T", "db", "psql", "-U", user, "-d", name, "-v", "ON_ERROR_STOP=1",
                      "-qc", sql)  # fmt: skip
 
-    def objectstore(self) -> dict:
+    def objectstore(self) -> dict[str, Any]:
         container = self.compose("ps", "--all", "--quiet", "objectstore").strip()
         out = subprocess.run(
             ["docker", "inspect", container], capture_output=True, text=True, check=True
         ).stdout
-        return json.loads(out)[0]
+        state: dict[str, Any] = json.loads(out)[0]
+        return state
 
 
 def _rss_bytes(pid: int) -> int:
