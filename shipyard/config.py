@@ -46,6 +46,10 @@ class BackupConfig(BaseModel):
     log_file: Path = Path(".shipyard/logs/backup.log")
     schedule: str = Field(default="17 3 * * *", pattern=r"^\S+( \S+){4}$")
     incomplete_after_hours: int = Field(default=24, ge=1)
+    io_timeout: int = Field(default=60, ge=1, le=3600)
+    """Seconds an S3 call may make no progress (connect, send, read) before it fails."""
+    io_retries: int = Field(default=2, ge=0, le=10)
+    """Further attempts of an S3 call that timed out, lost its connection or got a 5xx."""
 
 
 class ProvisionConfig(BaseModel):

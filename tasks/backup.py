@@ -30,6 +30,8 @@ def _prune_lines(report: PruneReport) -> None:
         console.say(f"{verb:<12} {decision.id}  {'; '.join(decision.reasons)}")
     noun = "would be deleted" if report.dry_run else "deleted"
     console.say(f"unreferenced objects {noun}: {report.unreferenced_objects}")
+    verb = "would be aborted" if report.dry_run else "aborted"
+    console.say(f"unfinished multipart uploads {verb}: {report.aborted_uploads}")
     for line in report.warnings:
         console.warn(line)
 
@@ -42,6 +44,7 @@ def _prune_json(report: PruneReport) -> dict[str, object]:
         ],
         "deleted": report.deleted_backups,
         "unreferenced_objects": report.unreferenced_objects,
+        "aborted_uploads": report.aborted_uploads,
         "warnings": report.warnings,
     }
 

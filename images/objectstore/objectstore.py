@@ -1,51 +1,41 @@
-#!/opt/objectstore/venv/bin/python
+#!/usr/bin/python3
 """`minio` and `mc` shims of the shipyard-local/objectstore stand-in for minio/minio.
 
 Installed as /usr/local/bin/minio and /usr/local/bin/mc (the same file; the name it is
 called by picks the tool), so a compose service written for the upstream image keeps
 its command, environment and health check:
 
-    minio server /data --console-address ":9001"   S3 API on :9000 (moto, in memory)
+    minio server /data --console-address ":9001"   SeaweedFS (`weed mini`), S3 API on :9000
     mc ready local                                  exit 0 when the S3 API answers
 
-Requests must carry an AWS signature (V4 or V2, header or presigned query) made with
-MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (default minioadmin / minioadmin), as with MinIO;
-SHIPYARD_OBJECTSTORE_AUTH=off accepts any credentials, as bare moto does. Objects live
-in memory (spooled to the temporary directory when large) and vanish with the process:
-this is for local and test stacks only. There is no web console on --console-address.
+The S3 server is SeaweedFS's: objects are stored on disk under the data directory (the
+volume), memory stays bounded whatever the object sizes, and every request must carry an
+AWS signature made with MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (default minioadmin /
+minioadmin), as with MinIO. The credentials reach SeaweedFS in a private file, never on
+its command line. There is no web console on --console-address.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
-import logging
+import json
 import os
-import re
-import signal
 import sys
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
-from typing import Any
 
-VERSION = "shipyard-local/objectstore (moto S3 stand-in for minio/minio)"
+VERSION = "shipyard-local/objectstore (SeaweedFS S3 stand-in for minio/minio)"
 DEFAULT_ADDRESS = ":9000"
-HEALTH_PATHS = frozenset(
-    {
-        "/minio/health/live",
-        "/minio/health/ready",
-        "/minio/health/cluster",
-        "/minio/health/cluster/read",
-    }
-)
-UNRESERVED = "-_.~"
-
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+WEED = "/usr/local/bin/weed"
+HEALTH_PATH = "/healthz"
+DEFAULT_GOMEMLIMIT = "256MiB"
+"""Go's soft memory limit for `weed`: the heap is collected before it grows past this."""
+READER_BUDGET_MB = 64
+"""Memory for the S3 gateway's read buffers across all GETs. SeaweedFS's default is
+unlimited: a 1 GB GET then held most of the object in memory and the 1 GiB container was
+OOM-killed (a 400 MB GET peaked at 727 MB resident without the budget, 318 MB with it)."""
 
 
 # --- credentials ---------------------------------------------------------------------
@@ -77,300 +67,68 @@ def root_credentials(environ: dict[str, str]) -> tuple[str, str]:
     return user, password
 
 
-# --- AWS Signature V4 ------------------------------------------------------------------
-
-
-class AuthError(Exception):
-    """A request the stand-in refuses, with the S3 error code MinIO would send."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def signature_mismatch() -> AuthError:
-    """S3's answer when no credential reproduces the request's signature."""
-    return AuthError(
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. "
-        "Check your key and signing method.",
-    )
-
-
-def _quote(value: str) -> str:
-    return urllib.parse.quote(value, safe=UNRESERVED)
-
-
-def canonical_query(raw_query: str, *, drop: str | None = None) -> str:
-    """The SigV4 canonical query string: decoded, re-encoded, sorted."""
-    pairs = []
-    for part in raw_query.split("&") if raw_query else []:
-        key, _, value = part.partition("=")
-        key, value = urllib.parse.unquote(key), urllib.parse.unquote(value)
-        if key != drop:
-            pairs.append((_quote(key), _quote(value)))
-    return "&".join(f"{key}={value}" for key, value in sorted(pairs))
-
-
-def _header(environ: dict[str, Any], name: str) -> str:
-    if name == "content-type":
-        value = environ.get("CONTENT_TYPE", "")
-    elif name == "content-length":
-        value = environ.get("CONTENT_LENGTH", "")
-    else:
-        value = environ.get("HTTP_" + name.upper().replace("-", "_"), "")
-    return " ".join(str(value).split())
-
-
-def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    key = ("AWS4" + secret).encode()
-    for part in (date, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
-
-
-def _parse_authorization(value: str) -> dict[str, str]:
-    fields = {}
-    for item in value[len("AWS4-HMAC-SHA256 ") :].split(","):
-        key, _, val = item.strip().partition("=")
-        fields[key] = val
-    if not {"Credential", "SignedHeaders", "Signature"} <= fields.keys():
-        raise AuthError("AuthorizationHeaderMalformed", "the authorization header is malformed")
-    return fields
-
-
-# Sub-resources that belong to a Signature V2 canonical resource (as botocore signs them).
-V2_SUBRESOURCES = frozenset(
-    [
-        "accelerate",
-        "acl",
-        "analytics",
-        "cors",
-        "defaultObjectAcl",
-        "delete",
-        "inventory",
-        "lifecycle",
-        "location",
-        "logging",
-        "metrics",
-        "notification",
-        "object-lock",
-        "partNumber",
-        "policy",
-        "replication",
-        "requestPayment",
-        "restore",
-        "retention",
-        "legal-hold",
-        "select",
-        "select-type",
-        "storageClass",
-        "tagging",
-        "torrent",
-        "uploadId",
-        "uploads",
-        "versionId",
-        "versioning",
-        "versions",
-        "website",
-        "response-cache-control",
-        "response-content-disposition",
-        "response-content-encoding",
-        "response-content-language",
-        "response-content-type",
-        "response-expires",
-    ]
-)
-
-
-def verify_request(environ: dict[str, Any], access_key: str, secret_key: str) -> None:
-    """Raise AuthError unless the request is signed (V4 or V2) with these credentials."""
-    authorization = environ.get("HTTP_AUTHORIZATION", "")
-    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    if authorization.startswith("AWS4-HMAC-SHA256 ") or "X-Amz-Signature" in query:
-        verify_sigv4(environ, access_key, secret_key)
-    elif authorization.startswith("AWS ") or "Signature" in query:
-        verify_sigv2(environ, access_key, secret_key)
-    elif authorization:
-        raise AuthError("AccessDenied", "unsupported authorization scheme")
-    else:
-        raise AuthError("AccessDenied", "Access Denied.")
-
-
-def verify_sigv2(environ: dict[str, Any], access_key: str, secret_key: str) -> None:
-    """Raise AuthError unless the Signature V2 (header or presigned query) matches."""
-    raw_query = environ.get("QUERY_STRING", "")
-    query = urllib.parse.parse_qs(raw_query, keep_blank_values=True)
-    authorization = environ.get("HTTP_AUTHORIZATION", "")
-    amz_headers = {
-        key[5:].lower().replace("_", "-"): " ".join(str(value).split())
-        for key, value in environ.items()
-        if key.startswith("HTTP_X_AMZ_")
+def s3_identities(user: str, password: str) -> dict[str, object]:
+    """SeaweedFS's S3 identity file: the root credentials, allowed everything."""
+    return {
+        "identities": [
+            {
+                "name": "root",
+                "credentials": [{"accessKey": user, "secretKey": password}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+            }
+        ]
     }
-    if authorization:
-        key_id, _, signature = authorization[len("AWS ") :].rpartition(":")
-        date = "" if "x-amz-date" in amz_headers else _header(environ, "date")
-    else:
-        key_id = query.get("AWSAccessKeyId", [""])[0]
-        signature = query["Signature"][0]
-        date = query.get("Expires", [""])[0]
-    if not hmac.compare_digest(key_id, access_key):
-        raise AuthError(
-            "InvalidAccessKeyId",
-            "The Access Key Id you provided does not exist in our records.",
-        )
-    subresources = []
-    for part in raw_query.split("&") if raw_query else []:
-        key, sep, value = part.partition("=")
-        if urllib.parse.unquote(key) in V2_SUBRESOURCES:
-            value = urllib.parse.unquote(value)
-            subresources.append(f"{key}={value}" if sep else key)
-    path = _raw_path(environ)
-    # A bucket-level path is signed as "/bucket/" by some clients (botocore) and
-    # "/bucket" by others.
-    paths = {path, path + "/"} if path.count("/") == 1 and path != "/" else {path}
-    sub = "?" + "&".join(sorted(subresources)) if subresources else ""
-    for resource in paths:
-        to_sign = "\n".join(
-            [
-                environ.get("REQUEST_METHOD", "GET"),
-                _header(environ, "content-md5"),
-                _header(environ, "content-type"),
-                date,
-                "".join(f"{name}:{amz_headers[name]}\n" for name in sorted(amz_headers))
-                + resource
-                + sub,
-            ]
-        )
-        expected = base64.b64encode(
-            hmac.new(secret_key.encode(), to_sign.encode(), hashlib.sha1).digest()
-        ).decode()
-        if hmac.compare_digest(expected, signature):
-            return
-    raise signature_mismatch()
 
 
-def _raw_path(environ: dict[str, Any]) -> str:
-    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?")[0]
-    return raw or _quote_path(environ.get("PATH_INFO", "/"))
-
-
-def verify_sigv4(environ: dict[str, Any], access_key: str, secret_key: str) -> None:
-    """Raise AuthError unless the Signature V4 matches these credentials.
-
-    Checks the header or presigned-query signature (for streaming uploads the seed
-    signature); it does not check chunk signatures, clock skew or expiry.
-    """
-    raw_query = environ.get("QUERY_STRING", "")
-    query = urllib.parse.parse_qs(raw_query, keep_blank_values=True)
-    authorization = environ.get("HTTP_AUTHORIZATION", "")
-    if authorization.startswith("AWS4-HMAC-SHA256 "):
-        fields = _parse_authorization(authorization)
-        credential, signed, signature = (
-            fields["Credential"],
-            fields["SignedHeaders"],
-            fields["Signature"],
-        )
-        amz_date = environ.get("HTTP_X_AMZ_DATE", "")
-        payload = environ.get("HTTP_X_AMZ_CONTENT_SHA256") or hashlib.sha256(b"").hexdigest()
-        drop = None
-    elif "X-Amz-Signature" in query:
-        credential = query.get("X-Amz-Credential", [""])[0]
-        signed = query.get("X-Amz-SignedHeaders", [""])[0]
-        signature = query["X-Amz-Signature"][0]
-        amz_date = query.get("X-Amz-Date", [""])[0]
-        payload = "UNSIGNED-PAYLOAD"
-        drop = "X-Amz-Signature"
-    else:
-        raise AuthError("AccessDenied", "Access Denied.")
-
-    scope_parts = credential.split("/")
-    if len(scope_parts) != 5:
-        raise AuthError("AuthorizationHeaderMalformed", "the credential scope is malformed")
-    key_id, date, region, service, _ = scope_parts
-    if not hmac.compare_digest(key_id, access_key):
-        raise AuthError(
-            "InvalidAccessKeyId",
-            "The Access Key Id you provided does not exist in our records.",
-        )
-
-    headers = "".join(f"{name}:{_header(environ, name)}\n" for name in signed.split(";"))
-    scope = "/".join(scope_parts[1:])  # the scope leaves out the key id
-    key = _signing_key(secret_key, date, region, service)
-    candidates = {_raw_path(environ), _quote_path(environ.get("PATH_INFO", "/"))}
-    for path in candidates:
-        request = "\n".join(
-            [
-                environ.get("REQUEST_METHOD", "GET"),
-                path,
-                canonical_query(raw_query, drop=drop),
-                headers,
-                signed,
-                payload,
-            ]
-        )
-        to_sign = "\n".join(
-            ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(request.encode()).hexdigest()]
-        )
-        expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        if hmac.compare_digest(expected, signature):
-            return
-    raise signature_mismatch()
-
-
-def _quote_path(path: str) -> str:
-    if isinstance(path, bytes):  # pragma: no cover - WSGI gives str
-        path = path.decode()
-    # PEP 3333: PATH_INFO is latin-1 decoded bytes.
-    raw = path.encode("latin-1", errors="ignore").decode("utf-8", errors="replace")
-    return urllib.parse.quote(raw, safe="/" + UNRESERVED) or "/"
-
-
-# --- the WSGI gate in front of moto ------------------------------------------------------
-
-
-def _s3_error(start_response: StartResponse, status: str, code: str, message: str) -> list:
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    ).encode()
-    start_response(
-        status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
-    )
-    return [body]
-
-
-def gate(app: WSGIApp, credentials: tuple[str, str] | None) -> WSGIApp:
-    """MinIO's health endpoints, then SigV4 checks (unless credentials is None), then moto."""
-
-    def gated(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path.rstrip("/") in HEALTH_PATHS:
-            start_response("200 OK", [("Content-Length", "0")])
-            return [b""]
-        if credentials is not None and environ.get("REQUEST_METHOD") != "OPTIONS":
-            try:
-                verify_request(environ, *credentials)
-            except AuthError as exc:
-                status = "400 Bad Request" if exc.code.endswith("Malformed") else "403 Forbidden"
-                return _s3_error(start_response, status, exc.code, exc.message)
-        return app(environ, start_response)
-
-    return gated
+def write_identities(user: str, password: str) -> str:
+    """The identity file, mode 0600 in a fresh private directory; its path."""
+    directory = tempfile.mkdtemp(prefix="shipyard-objectstore-")
+    path = os.path.join(directory, "s3.json")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(s3_identities(user, password), handle)
+    return path
 
 
 # --- minio -----------------------------------------------------------------------------
 
 
-def _split_address(address: str) -> tuple[str, int]:
+def split_address(address: str) -> tuple[str, int]:
+    """[HOST]:PORT as MinIO takes it; an empty host is every interface."""
     host, _, port = address.rpartition(":")
     if not port.isdigit():
         raise SystemExit(f"ERROR invalid address {address!r}: expected [HOST]:PORT")
     return (host.strip("[]") or "0.0.0.0"), int(port)  # noqa: S104 - a server in a container
 
 
-def minio_main(argv: list[str]) -> int:
+def weed_argv(data_dir: str, address: str, identities: str) -> list[str]:
+    """`weed mini` serving S3 on `address`, storing under `data_dir`.
+
+    Master, volume server and filer talk to each other on 127.0.0.1 (their ports are not
+    published). Reads get a fixed memory budget, so a large GET does not grow memory.
+    Telemetry (on by default upstream), WebDAV, the admin UI, Iceberg and Lance endpoints
+    are off.
+    """
+    host, port = split_address(address)
+    return [
+        WEED,
+        "mini",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        f"-ip.bind={host}",
+        f"-s3.port={port}",
+        f"-s3.config={identities}",
+        f"-s3.readerCacheSizeMB={READER_BUDGET_MB}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-master.telemetry=false",
+        "-webdav=false",
+        "-admin.ui=false",
+    ]
+
+
+def minio_main(argv: list[str], environ: dict[str, str]) -> int:
+    """`minio server DIR [--address :9000]`: exec SeaweedFS in this process."""
     if argv and argv[0] == "minio":  # `command: minio server /data` under our entrypoint
         argv = argv[1:]
     if not argv or argv[0] in {"--version", "-v", "version"}:
@@ -380,8 +138,8 @@ def minio_main(argv: list[str]) -> int:
         print(f"minio: only `minio server` is implemented by {VERSION}", file=sys.stderr)
         return 2
     parser = argparse.ArgumentParser(prog="minio server")
-    parser.add_argument("--address", default=os.environ.get("MINIO_ADDRESS", DEFAULT_ADDRESS))
-    parser.add_argument("--console-address", default=os.environ.get("MINIO_CONSOLE_ADDRESS"))
+    parser.add_argument("--address", default=environ.get("MINIO_ADDRESS", DEFAULT_ADDRESS))
+    parser.add_argument("--console-address", default=environ.get("MINIO_CONSOLE_ADDRESS"))
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--certs-dir", "-S")
@@ -389,44 +147,28 @@ def minio_main(argv: list[str]) -> int:
     args, unknown = parser.parse_known_args(argv[1:])
     if unknown:
         print(f"WARNING: ignoring unsupported flags: {' '.join(unknown)}", file=sys.stderr)
-    return serve(args)
-
-
-def serve(args: argparse.Namespace) -> int:
-    from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
-
-    environ = dict(os.environ)
-    credentials: tuple[str, str] | None = root_credentials(environ)
-    if environ.get("SHIPYARD_OBJECTSTORE_AUTH", "sigv4").lower() in {"off", "0", "false"}:
-        credentials = None
-    host, port = _split_address(args.address)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = gate(create_backend_app("s3"), credentials)
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
-
-    def stop(signum: int, _frame: Any) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    if len(args.dirs) != 1:
+        print("minio server: give exactly one data directory (e.g. /data)", file=sys.stderr)
+        return 2
+    user, password = root_credentials(environ)
+    host, port = split_address(args.address)
     if not args.quiet:
-        shown = "0.0.0.0" if host in {"", "0.0.0.0"} else host  # noqa: S104
-        print(f"{VERSION}")
-        print(f"S3-API: http://{shown}:{port}")
-        print(
-            "Storage: in memory (moto); "
-            f"{' '.join(args.dirs) or '(no dir)'} is not used, objects vanish on exit"
-        )
-        auth = "SigV4 with MINIO_ROOT_USER/PASSWORD" if credentials else "any credentials"
-        print(f"Auth: {auth}")
+        print(VERSION)
+        print(f"S3-API: http://{host}:{port}")
+        print(f"Storage: SeaweedFS, on disk in {args.dirs[0]}")
+        print("Auth: AWS signatures with MINIO_ROOT_USER/PASSWORD")
         if args.console_address:
             print(f"Console: none ({args.console_address} is not served by this stand-in)")
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
+        sys.stdout.flush()
+    argv_weed = weed_argv(args.dirs[0], args.address, write_identities(user, password))
+    child_env = {
+        key: value
+        for key, value in environ.items()
+        if not key.startswith(("MINIO_ROOT_", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY"))
+    }
+    child_env.setdefault("GOMEMLIMIT", DEFAULT_GOMEMLIMIT)
+    os.execve(WEED, argv_weed, child_env)  # noqa: S606 - a fixed binary, no shell
+    return 1  # pragma: no cover - execve does not return
 
 
 # --- mc ----------------------------------------------------------------------------------
@@ -440,12 +182,13 @@ def alias_url(alias: str, environ: dict[str, str]) -> str:
         netloc = parts.netloc.rpartition("@")[2]
         return urllib.parse.urlunsplit((parts.scheme, netloc, "", "", ""))
     if alias == "local":
-        port = _split_address(environ.get("MINIO_ADDRESS", DEFAULT_ADDRESS))[1]
+        port = split_address(environ.get("MINIO_ADDRESS", DEFAULT_ADDRESS))[1]
         return f"http://127.0.0.1:{port}"
     raise SystemExit(f"mc: <ERROR> unknown alias {alias!r}: set MC_HOST_{alias}")
 
 
-def mc_main(argv: list[str]) -> int:
+def mc_main(argv: list[str], environ: dict[str, str]) -> int:
+    """`mc ready ALIAS`: exit 0 when the S3 API's health endpoint answers 200."""
     if argv and argv[0] in {"--version", "-v", "version"}:
         print(f"mc version {VERSION}")
         return 0
@@ -453,7 +196,7 @@ def mc_main(argv: list[str]) -> int:
         print(f"mc: only `mc ready ALIAS` is implemented by {VERSION}", file=sys.stderr)
         return 2
     alias = next((arg for arg in argv[1:] if not arg.startswith("-")), "local")
-    url = alias_url(alias, dict(os.environ)) + "/minio/health/ready"
+    url = alias_url(alias, environ) + HEALTH_PATH
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - http(s) only
             ok = response.status == 200
@@ -468,10 +211,12 @@ def mc_main(argv: list[str]) -> int:
 
 
 def main() -> int:
+    """Dispatch on the name this file was called by."""
     tool = os.path.basename(sys.argv[0])
-    if re.fullmatch(r"mc(\.py)?", tool):
-        return mc_main(sys.argv[1:])
-    return minio_main(sys.argv[1:])
+    environ = dict(os.environ)
+    if tool in {"mc", "mc.py"}:
+        return mc_main(sys.argv[1:], environ)
+    return minio_main(sys.argv[1:], environ)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from shipyard.backup.catalog import Catalog
 from shipyard.backup.crypto import Key, load_key
 from shipyard.backup.dump import Database
-from shipyard.backup.store import Bucket
+from shipyard.backup.store import Bucket, IoPolicy
 from shipyard.backup.target import (
     IN_STACK_HOST,
     BackupTarget,
@@ -54,6 +54,8 @@ class Site:
     ops_endpoint: str | None = None
     """host:port where the in-stack object store's S3 API is published on 127.0.0.1."""
     workers: int = 4
+    io: IoPolicy = field(default_factory=IoPolicy)
+    """Timeouts and retries of the app bucket's S3 calls (set from the backup settings)."""
     resources: ExitStack = field(default_factory=ExitStack)
     """What lives as long as the site (the SSH connection and its port forward)."""
 
@@ -61,7 +63,9 @@ class Site:
     def app(self) -> Bucket:
         """The app's bucket (raises a ConfigError when the in-stack store is not running)."""
         ops = self.ops_endpoint if uses_in_stack_store(self.values) else None
-        return Bucket(app_store(self.values, ops), "app bucket", pool_size=self.workers + 4)
+        return Bucket(
+            app_store(self.values, ops), "app bucket", pool_size=self.workers + 4, io=self.io
+        )
 
     def compose(self, argv: list[str], what: str) -> None:
         """Run a compose command line for this stack; raise if it fails."""
@@ -213,6 +217,11 @@ def backup_context(settings: BackupConfig, site: Site) -> BackupContext:
     return _context(settings, site.env, site, site.values, site.ops_endpoint)
 
 
+def io_policy(settings: BackupConfig) -> IoPolicy:
+    """The I/O timeout and retries of every S3 call, from invoke.yaml's backup section."""
+    return IoPolicy(timeout=settings.io_timeout, retries=settings.io_retries)
+
+
 def _context(
     settings: BackupConfig,
     env: Environment,
@@ -227,7 +236,9 @@ def _context(
         site.resources.close()
         raise
     workers = settings.object_workers
-    bucket = Bucket(target.location, "backup store", pool_size=workers + 4)
+    io = io_policy(settings)
+    site.io = io
+    bucket = Bucket(target.location, "backup store", pool_size=workers + 4, io=io)
     return BackupContext(
         site=site, target=target, catalog=Catalog(bucket, target, key), settings=settings
     )

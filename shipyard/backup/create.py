@@ -9,6 +9,7 @@ applied.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from shipyard.backup.manifest import (
     new_backup_id,
 )
 from shipyard.backup.metrics import failure_textfile, textfile, write_textfile
+from shipyard.backup.multipart import UploadStoppedError
 from shipyard.backup.objects import mirror_bucket
 from shipyard.backup.prune import PruneReport, prune
 from shipyard.backup.store import part_size_for
@@ -72,7 +74,9 @@ def _previous_index(ctx: BackupContext, warn: Say) -> ObjectIndex:
         return {}
 
 
-def _dump(ctx: BackupContext, backup_id: str, step: Say) -> DatabasePart:
+def _dump(
+    ctx: BackupContext, backup_id: str, step: Say, stop: threading.Event | None = None
+) -> DatabasePart:
     """Stream pg_dump through sha256, zstd, optional encryption and sha256 into the store."""
     site, catalog = ctx.site, ctx.catalog
     expected = site.db.size()
@@ -96,6 +100,7 @@ def _dump(ctx: BackupContext, backup_id: str, step: Say) -> DatabasePart:
                 part_size=part_size,
                 parallel=DUMP_PARALLEL_PARTS,
                 metadata=catalog.write_metadata,
+                stop=stop,
             )
         except zstandard.ZstdError as exc:
             raise CommandFailedError(f"compressing the dump failed: {exc}") from None
@@ -123,11 +128,25 @@ def take_backup(ctx: BackupContext, *, kind: str, step: Say, warn: Say) -> Manif
     previous = _previous_index(ctx, warn)
     bucket_name = site.app.location.bucket
     step(f"objects of bucket {bucket_name} into the content-addressed store, alongside the dump")
+    # The first of the two to fail stops the other, so the run ends within the I/O bound.
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as background:
         objects = background.submit(
-            mirror_bucket, site.app, catalog, previous, workers=ctx.settings.object_workers
+            mirror_bucket,
+            site.app,
+            catalog,
+            previous,
+            workers=ctx.settings.object_workers,
+            stop=stop,
         )
-        database = _dump(ctx, backup_id, step)
+        try:
+            database = _dump(ctx, backup_id, step, stop)
+        except UploadStoppedError:
+            objects.result()  # the copy of the objects failed first: its error is the cause
+            raise
+        except BaseException:
+            stop.set()
+            raise
         mirrored = objects.result()
     index_sha = catalog.write_index(backup_id, mirrored.index)
     step(

@@ -5,6 +5,9 @@ The lock is a directory made with an atomic `mkdir`, holding owner.json (host, p
 since). A lock whose owner is a process on this machine that no longer runs (a killed
 backup) is stale: it is removed with a warning naming its owner. Any other held lock
 refuses with exit 3, naming the owner and how to clear it.
+
+While the lock is held, SIGTERM and SIGINT end the run like a failure (see
+shipyard.backup.interrupt), so the lock is released on the way out.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
+from shipyard.backup.interrupt import signals_fail
 from shipyard.errors import RefusedError
 from shipyard.remote import Runner
 
@@ -53,12 +57,15 @@ def _alive(pid: int) -> bool:
 def held(
     runner: Runner, path: PurePosixPath, what: str, warn: Callable[[str], None]
 ) -> Iterator[None]:
-    """Hold the lock at `path` (on the runner's host) for the duration of the block."""
-    _acquire(runner, path, what, warn)
-    try:
-        yield
-    finally:
-        runner.run(["rm", "-rf", str(path)])
+    """Hold the lock at `path` (on the runner's host) for the duration of the block;
+    SIGTERM and SIGINT raise Interrupted inside it, and the lock is still released."""
+    with signals_fail(what) as guard:
+        _acquire(runner, path, what, warn)
+        try:
+            yield
+        finally:
+            guard.disarm()
+            runner.run(["rm", "-rf", str(path)])
 
 
 def _acquire(runner: Runner, path: PurePosixPath, what: str, warn: Callable[[str], None]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from threading import Lock
 from typing import Any
 
 from shipyard.backup.catalog import Catalog, index_entry
+from shipyard.backup.multipart import UploadStoppedError
 from shipyard.backup.store import MIN_PART, Bucket
 from shipyard.backup.streams import HashingReader, read_exactly
 from shipyard.errors import CommandFailedError
@@ -64,14 +66,28 @@ def mirror_bucket(
     *,
     workers: int,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> MirrorResult:
-    """Copy every object of the app bucket that the store lacks; the new index."""
+    """Copy every object of the app bucket that the store lacks; the new index.
+
+    The first failure sets `stop` (and a set `stop` ends the copy): the objects not yet
+    started are skipped, so a failing store ends the mirror within its I/O bound."""
+    stop = stop or threading.Event()
     listing = [(key, size, etag) for key, size, etag in app.list("") if size >= 0]
     stored = catalog.object_hashes()
     stored_lock = Lock()
     counters = _Counters()
 
     def one(item: tuple[str, int, str]) -> tuple[str, dict[str, Any]]:
+        if stop.is_set():
+            raise UploadStoppedError("copying the app bucket stopped")
+        try:
+            return copy_one(item)
+        except BaseException:
+            stop.set()
+            raise
+
+    def copy_one(item: tuple[str, int, str]) -> tuple[str, dict[str, Any]]:
         key, size, etag = item
         known = previous.get(key)
         if known and known["size"] == size and known["etag"] == etag:

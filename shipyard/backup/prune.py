@@ -1,4 +1,6 @@
-"""`inv backup.prune`: apply the retention plan, then delete objects no backup references."""
+"""`inv backup.prune`: apply the retention plan, then delete objects no backup references,
+and abort multipart uploads left unfinished (a run that lost its store) once they are
+older than `incomplete_after_hours`, for stores without a lifecycle rule that does it."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ class PruneReport:
     dry_run: bool
     deleted_backups: list[str] = field(default_factory=list)
     unreferenced_objects: int = 0
+    aborted_uploads: int = 0
+    """Unfinished multipart uploads older than incomplete_after_hours (aborted unless dry)."""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -58,6 +62,8 @@ def prune(ctx: BackupContext, *, dry_run: bool, now: datetime | None = None) -> 
     stored = catalog.object_hashes()
     unreferenced = sorted(stored - referenced) if referenced is not None else []
     report.unreferenced_objects = len(unreferenced)
+    stale = _stale_uploads(ctx, now or datetime.now(UTC), report.warnings)
+    report.aborted_uploads = len(stale)
     if dry_run:
         return report
     for decision in report.to_delete:
@@ -67,7 +73,21 @@ def prune(ctx: BackupContext, *, dry_run: bool, now: datetime | None = None) -> 
         catalog.bucket.remove(keys)
         report.deleted_backups.append(decision.id)
     catalog.bucket.remove([catalog.object_path(sha) for sha in unreferenced])
+    for key, upload_id in stale:
+        catalog.bucket.abort_upload(key, upload_id)
     return report
+
+
+def _stale_uploads(ctx: BackupContext, now: datetime, warnings: list[str]) -> list[tuple[str, str]]:
+    """Unfinished multipart uploads of this environment older than incomplete_after_hours;
+    none (with a warning) when the store cannot list them."""
+    cutoff = now - timedelta(hours=ctx.settings.incomplete_after_hours)
+    try:
+        uploads = ctx.catalog.bucket.open_uploads(ctx.catalog.target.base + "/")
+    except ShipyardError as exc:
+        warnings.append(f"unfinished multipart uploads not checked ({exc.one_line()})")
+        return []
+    return [(key, upload_id) for key, upload_id, began in uploads if began and began < cutoff]
 
 
 def _referenced_objects(

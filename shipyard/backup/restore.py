@@ -19,6 +19,7 @@ from shipyard.backup.catalog import Catalog, open_dump
 from shipyard.backup.context import BackupContext, Site
 from shipyard.backup.create import take_backup
 from shipyard.backup.dump import chunks_of
+from shipyard.backup.interrupt import critical
 from shipyard.backup.lock import held
 from shipyard.backup.manifest import Manifest
 from shipyard.backup.objects import RestoreResult, restore_objects
@@ -111,12 +112,13 @@ def restore_database(site: Site, catalog: Catalog, manifest: Manifest, step: Say
         db.drop(incoming)
         raise
     step(f"switching {db.name} to the restored database")
-    if db.exists(db.name):
-        db.rename(db.name, previous)
-        db.rename(incoming, db.name)
-        db.drop(previous)
-    else:
-        db.rename(incoming, db.name)
+    with critical():
+        if db.exists(db.name):
+            db.rename(db.name, previous)
+            db.rename(incoming, db.name)
+            db.drop(previous)
+        else:
+            db.rename(incoming, db.name)
 
 
 def restore_into(
@@ -188,7 +190,8 @@ def restore(
             report.tables = site.db.table_stats()
         finally:
             step("starting the app")
-            site.compose(site.project.start([APP_SERVICE]), "starting the app")
+            with critical():
+                site.compose(site.project.start([APP_SERVICE]), "starting the app")
         wait_healthy(site, APP_SERVICE)
     step(f"smoke checks through {site.env.public_url}")
     report.smoke = run_smoke_suite(site.env.public_url, burst=False).checks

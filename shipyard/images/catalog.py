@@ -74,8 +74,8 @@ CATALOG: tuple[ThirdPartyImage, ...] = (
         key="objectstore",
         variable="OBJECTSTORE_IMAGE",
         upstream="minio/minio:RELEASE.2025-04-22T22-12-26Z",
-        standin="shipyard-local/objectstore:moto",
-        summary="moto S3 server (in memory) behind `minio server` and `mc ready` shims",
+        standin="shipyard-local/objectstore:seaweedfs-4.48",
+        summary="SeaweedFS S3 server (objects on disk) behind `minio server` and `mc ready` shims",
         needs_pip_ca=True,
     ),
     ThirdPartyImage(

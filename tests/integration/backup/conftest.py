@@ -47,20 +47,29 @@ class BackupStack:
         """Where nginx answers."""
         return self.isolated.public_url
 
-    def inv(self, *args: str, env_file: Path | None = None, timeout: float = 900):
-        """`inv ARGS` against this stack (optionally with another env file)."""
-        overrides = self.isolated.overrides()
+    def inv(
+        self,
+        *args: str,
+        env_file: Path | None = None,
+        timeout: float = 900,
+        config: dict[str, str] | None = None,
+    ):
+        """`inv ARGS` against this stack (optionally with another env file, and `config`:
+        more INVOKE_* variables)."""
+        overrides = self.isolated.overrides() | (config or {})
         if env_file is not None:
             overrides["INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_ENV_FILE"] = str(env_file)
         return run_inv(*args, env=overrides, timeout=timeout)
 
-    def popen_inv(self, *args: str, env_file: Path | None = None) -> subprocess.Popen[str]:
+    def popen_inv(
+        self, *args: str, env_file: Path | None = None, config: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
         """`inv ARGS` in the background, in its own process group."""
         import os
 
         from tests.integration.support import INV
 
-        overrides = self.isolated.overrides()
+        overrides = self.isolated.overrides() | (config or {})
         if env_file is not None:
             overrides["INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_ENV_FILE"] = str(env_file)
         return subprocess.Popen(

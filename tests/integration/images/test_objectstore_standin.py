@@ -1,4 +1,5 @@
-"""shipyard-local/objectstore:moto stands in for minio/minio as the stack uses it."""
+"""shipyard-local/objectstore (SeaweedFS) stands in for minio/minio as the stack uses it:
+objects on disk in the volume, kept across a restart of the container, SigV4 enforced."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from minio import Minio
 from minio.error import S3Error
 
-from tests.integration.images.support import Container, Sandbox, wait_until
+from tests.integration.images.support import Container, Sandbox, docker, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,7 @@ def test_runs_unprivileged_and_says_what_it_is(objectstore):
     assert objectstore.uids() == {1000}
     out, _ = objectstore.logs()
     assert "S3-API: http://0.0.0.0:9000" in out
-    assert "in memory" in out
+    assert "on disk in /data" in out
 
 
 def test_put_get_list_and_presigned_get(client):
@@ -88,9 +89,32 @@ def test_wrong_credentials_are_refused(objectstore):
     for access_key, secret_key, code in (
         (USER, "not-the-secret", "SignatureDoesNotMatch"),
         ("someone-else", PASSWORD, "InvalidAccessKeyId"),
+        ("", "", "AccessDenied"),
     ):
         with pytest.raises(S3Error) as caught:
             Minio(
                 endpoint, access_key=access_key, secret_key=secret_key, secure=False
             ).list_buckets()
         assert caught.value.code == code
+
+
+def test_objects_survive_a_restart_of_the_container(objectstore, client):
+    """The stand-in keeps its objects on disk in the /data volume, as MinIO does."""
+    client.make_bucket("durable")
+    small, large = os.urandom(1000), os.urandom(12 * MIB)
+    client.put_object("durable", "small.bin", io.BytesIO(small), len(small))
+    client.put_object("durable", "large.bin", io.BytesIO(large), -1, part_size=5 * MIB)
+    docker("restart", "--time", "20", objectstore.name)
+    wait_until("the objectstore after a restart", lambda: objectstore.health() == "healthy", 60)
+    moved = Minio(
+        f"127.0.0.1:{objectstore.host_port(9000)}",  # a restart may publish a new host port
+        access_key=USER,
+        secret_key=PASSWORD,
+        secure=False,
+    )
+    assert {o.object_name for o in moved.list_objects("durable")} == {"small.bin", "large.bin"}
+    assert moved.get_object("durable", "small.bin").read() == small
+    fetched = moved.get_object("durable", "large.bin").read()
+    assert hashlib.sha256(fetched).digest() == hashlib.sha256(large).digest()
+    data_files = objectstore.exec("sh", "-c", "du -sm /data | cut -f1").stdout
+    assert int(data_files) >= 12  # the bytes are in the volume, not in memory

@@ -54,7 +54,7 @@ def test_stand_in_tags_say_the_debian_version_not_the_upstream_one():
         "python": "shipyard-local/python:3.11",
         "postgres": "shipyard-local/postgres:15",
         "nginx": "shipyard-local/nginx:1.22",
-        "objectstore": "shipyard-local/objectstore:moto",
+        "objectstore": "shipyard-local/objectstore:seaweedfs-4.48",
         "acme": "shipyard-local/lego:4.9",
     }
 
