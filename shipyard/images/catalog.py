@@ -78,6 +78,10 @@ CATALOG: tuple[ThirdPartyImage, ...] = (
         summary="SeaweedFS S3 server (objects on disk) behind `minio server` and `mc ready` shims",
         needs_pip_ca=True,
     ),
+)
+
+
+VM_CATALOG: tuple[ThirdPartyImage, ...] = (
     ThirdPartyImage(
         key="acme",
         variable="ACME_IMAGE",
@@ -86,6 +90,8 @@ CATALOG: tuple[ThirdPartyImage, ...] = (
         summary="Debian lego 4.9.1 (the ACME client on the VM), /lego entrypoint, sh",
     ),
 )
+"""Images only a VM runs (compose.production.yaml): resolved by `inv deploy`, never by
+`inv setup` or `inv up`."""
 
 
 MONITORING_CATALOG: tuple[ThirdPartyImage, ...] = (
@@ -135,7 +141,7 @@ MONITORING_CATALOG: tuple[ThirdPartyImage, ...] = (
 """The monitoring profile's images (compose/compose.monitoring.yaml): resolved when the
 profile starts, never by `inv setup`. Grafana has no Debian package and no stand-in."""
 
-ALL_IMAGES: tuple[ThirdPartyImage, ...] = CATALOG + MONITORING_CATALOG
+ALL_IMAGES: tuple[ThirdPartyImage, ...] = CATALOG + VM_CATALOG + MONITORING_CATALOG
 
 
 def keys() -> list[str]:
@@ -144,7 +150,7 @@ def keys() -> list[str]:
 
 
 def all_keys() -> list[str]:
-    """The keys of every catalogued image, the monitoring profile's included."""
+    """The keys of every catalogued image, the VM's and the monitoring profile's included."""
     return [image.key for image in ALL_IMAGES]
 
 

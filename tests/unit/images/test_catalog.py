@@ -28,14 +28,13 @@ def test_keys_variables_and_tags_are_unique_and_local():
         assert re.fullmatch(r"[A-Z][A-Z0-9_]*_IMAGE", image.variable)
 
 
-def test_the_first_four_are_the_ones_the_stack_needs():
-    assert catalog.keys()[:4] == ["python", "postgres", "nginx", "objectstore"]
+def test_the_base_catalog_is_what_the_local_stack_needs():
+    assert catalog.keys() == ["python", "postgres", "nginx", "objectstore"]
     assert [image.variable for image in CATALOG] == [
         "PYTHON_IMAGE",
         "POSTGRES_IMAGE",
         "NGINX_IMAGE",
         "OBJECTSTORE_IMAGE",
-        "ACME_IMAGE",
     ]
 
 
@@ -43,7 +42,7 @@ def test_each_upstream_is_the_default_of_its_variable_in_the_stack():
     # the ACME client runs on VMs only: its service is in the production file
     text = STACK_FILE.read_text(encoding="utf-8")
     text += (STACK_FILE.parent / "compose.production.yaml").read_text(encoding="utf-8")
-    for image in CATALOG:
+    for image in (*CATALOG, *catalog.VM_CATALOG):
         defaults = set(re.findall(r"\$\{" + image.variable + r":-([^}]+)\}", text))
         assert defaults == {image.upstream}, image.variable
 
@@ -55,8 +54,15 @@ def test_stand_in_tags_say_the_debian_version_not_the_upstream_one():
         "postgres": "shipyard-local/postgres:15",
         "nginx": "shipyard-local/nginx:1.22",
         "objectstore": "shipyard-local/objectstore:seaweedfs-4.48",
-        "acme": "shipyard-local/lego:4.9",
     }
+    assert {image.key: image.standin for image in catalog.VM_CATALOG} == {
+        "acme": "shipyard-local/lego:4.9"
+    }
+
+
+def test_the_local_stack_never_resolves_the_vm_only_acme_client():
+    assert "acme" not in [image.key for image in catalog.select(None)]
+    assert [image.key for image in catalog.select(["postgres", "acme"])] == ["postgres", "acme"]
 
 
 def test_build_compose_has_one_service_per_image_with_its_tag_and_context():

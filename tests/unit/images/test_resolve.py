@@ -45,7 +45,6 @@ def test_auto_prefers_present_then_pulled_then_stand_in_and_asks_lazily():
         ("postgres", "shipyard-local/postgres:15", "stand-in"),
         ("nginx", "nginx:1.27", "upstream-pulled"),
         ("objectstore", "shipyard-local/objectstore:seaweedfs-4.48", "stand-in"),
-        ("acme", "shipyard-local/lego:4.9", "stand-in"),
     ]
     assert ("pull", "python:3.12-slim") not in asked
 
