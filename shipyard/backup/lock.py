@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 
 from shipyard.backup.interrupt import signals_fail
 from shipyard.errors import RefusedError
+from shipyard.processes import pid_alive
 from shipyard.remote import Runner
 
 OWNER = "owner.json"
@@ -41,16 +42,6 @@ def is_stale(owner: dict[str, object], *, host: str, alive: Callable[[int], bool
     """True when the owner ran on `host` and its process is gone."""
     pid = owner.get("pid")
     return owner.get("host") == host and isinstance(pid, int) and not alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager
@@ -76,7 +67,7 @@ def _acquire(runner: Runner, path: PurePosixPath, what: str, warn: Callable[[str
             runner.put(record, path / OWNER)
             return
         owner = _read_owner(runner, path)
-        if owner is not None and is_stale(owner, host=socket.gethostname(), alive=_alive):
+        if owner is not None and is_stale(owner, host=socket.gethostname(), alive=pid_alive):
             warn(
                 f"removed a stale lock {path}: {owner.get('what')} by pid {owner.get('pid')}"
                 f" since {owner.get('since')} is no longer running"

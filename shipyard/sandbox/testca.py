@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from shipyard.errors import CommandFailedError, PrerequisiteError
+from shipyard.processes import pid_alive
 
 VALIDITY_DAYS = 30
 """Lifetime of Pebble's certificates: short (Pebble's default of 5 years is flagged by
@@ -169,21 +170,11 @@ def _pid_file(state: Path, name: str) -> Path:
     return state / f"{name}.pid"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def running(state: Path) -> bool:
     """True when both processes recorded in `state` still run."""
     for name in ("pebble", "challtestsrv"):
         path = _pid_file(state, name)
-        if not path.exists() or not _alive(int(path.read_text(encoding="utf-8"))):
+        if not path.exists() or not pid_alive(int(path.read_text(encoding="utf-8"))):
             return False
     return True
 
@@ -277,7 +268,7 @@ def stop(state: Path) -> bool:
         if not path.exists():
             continue
         pid = int(path.read_text(encoding="utf-8"))
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGTERM)
             stopped = True
         path.unlink()
