@@ -109,6 +109,8 @@ def _timed_out(exc: BaseException) -> bool:
     reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
     if isinstance(reason, urllib3.exceptions.ProtocolError) and len(reason.args) > 1:
         reason = reason.args[1]
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return False  # refused or no route: urllib3 files it under ConnectTimeoutError
     return isinstance(reason, urllib3.exceptions.TimeoutError | socket.timeout | TimeoutError)
 
 

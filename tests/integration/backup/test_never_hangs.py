@@ -4,10 +4,13 @@ aborted and the lock released; the next run succeeds."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,6 +51,30 @@ def _lock(stack: BackupStack) -> Path:
     return PROJECT_ROOT / ".shipyard" / f"backup-{stack.isolated.project}.lock"
 
 
+def _freeze(container: str) -> Callable[[], None]:
+    """Freeze the container's processes; returns what thaws them. `docker pause` (the cgroup
+    freezer) first; where the freezer fails (runc's "unable to freeze" on a busy host), every
+    process of the container is stopped with SIGSTOP from the host instead: either way the
+    store accepts connections in the kernel and never answers."""
+    paused = subprocess.run(["docker", "pause", container], capture_output=True, check=False)
+    if paused.returncode == 0:
+        return lambda: subprocess.run(["docker", "unpause", container], check=False, timeout=60)
+    top = subprocess.run(
+        ["docker", "top", container, "-eo", "pid"], capture_output=True, text=True, check=True
+    )
+    pids = [int(line) for line in top.stdout.split()[1:] if line.isdigit()]
+    assert pids, f"no process in {container}: {paused.stderr!r}"
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+
+    def thaw() -> None:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    return thaw
+
+
 def _objectstore(stack: BackupStack) -> str:
     return stack.compose("ps", "--quiet", "objectstore").strip()
 
@@ -79,14 +106,20 @@ def test_a_store_frozen_mid_upload_ends_the_backup_with_exit_1(
         _wait_for(process, "pg_dump of")
         time.sleep(1.0)
         assert process.poll() is None, "the backup finished before the store was frozen"
-        subprocess.run(["docker", "pause", container], check=True, timeout=60)
+        thaw = _freeze(container)
         frozen_at = time.monotonic()
-        _, stderr = process.communicate(timeout=FROZEN_BOUND + 120)
+        try:
+            _, stderr = process.communicate(timeout=FROZEN_BOUND + 120)
+        finally:
+            thaw()
         ended_after = time.monotonic() - frozen_at
     finally:
-        subprocess.run(["docker", "unpause", container], check=False, timeout=60)
-        if process.poll() is None:
-            process.kill()
+        if process.poll() is None:  # SIGTERM: a clean end that releases the lock
+            process.terminate()
+            try:
+                process.wait(timeout=SIGNAL_BOUND)
+            except subprocess.TimeoutExpired:
+                process.kill()
     assert process.returncode == 1, stderr
     assert ended_after < FROZEN_BOUND, f"ended {ended_after:.0f} s after the freeze"
     lines = _error_lines(stderr)

@@ -106,7 +106,8 @@ def test_data_lives_in_named_volumes(config):
 def test_published_ports_per_environment(config):
     name, rendered = config
     ports = rendered["services"]["nginx"]["ports"]
-    assert [port["target"] for port in ports] == [8080]
+    # VMs publish https (8443 in the container) beside plain HTTP (docs/edge.md)
+    assert [port["target"] for port in ports] == ([8080] if name == "local" else [8080, 8443])
     if name == "local":
         assert ports[0]["host_ip"] == "127.0.0.1"
     else:
