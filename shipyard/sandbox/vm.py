@@ -1,9 +1,9 @@
 """Start, inspect and remove the sandbox VM container; record its host key out of band.
 
 `run_argv` and the other `*_argv` functions are pure; `Sandbox` executes them with the
-local engine. The container runs its own dockerd, so it needs the flags from
-ENVIRONMENT.md (no --privileged: the kernel lacks CAP_SYS_RESOURCE), and it publishes
-SSH and HTTP on 127.0.0.1 only.
+local engine. The container runs its own dockerd, so it needs the flags of DIND_FLAGS
+(docs/deploy.md, "The sandbox VM": no --privileged, the kernel lacks CAP_SYS_RESOURCE), and
+it publishes SSH and HTTP on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ DIND_FLAGS = (
     "--tmpfs",
     "/var/lib/docker:exec",
 )
-"""What an inner dockerd needs here instead of --privileged (ENVIRONMENT.md)."""
+"""What an inner dockerd needs here instead of --privileged (docs/deploy.md, "The sandbox VM")."""
 
 
 def container_name(environ: dict[str, str] | None = None) -> str:
