@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.oneoff import offline_sh_argv
+
 SECRETS_DIR_VARIABLE = "SHIPYARD_SECRETS_DIR"
 """The compose variable naming the directory of the secret files (one subdirectory per
 service)."""
@@ -134,21 +136,9 @@ def own_argv(directory: str, shared: str, image: str) -> list[str]:
         f"{{ [ -d /shared/secrets/{service} ] || cp -a /secrets/{service} /shared/secrets/; }}"
         for service in DATA_SERVICES
     ]
-    return [
-        "docker",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--user",
-        "0:0",
-        "--entrypoint",
-        "sh",
-        "--volume",
-        f"{directory}:/secrets",
-        "--volume",
-        f"{shared}:/shared",
+    return offline_sh_argv(
         image,
-        "-c",
         " && ".join(commands),
-    ]
+        volumes=[f"{directory}:/secrets", f"{shared}:/shared"],
+        user="0:0",
+    )

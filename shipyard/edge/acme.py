@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shipyard.edge.nginx_conf import EDGE_PEM
+from shipyard.oneoff import offline_sh_argv
 
 NGINX_UID = 101
 CONTAINER_CERTS = "/certs"
@@ -154,22 +155,12 @@ def install_pem_argv(image: str, layout: CertsLayout, source: str) -> list[str]:
     """Install `source` (a PEM under shared/certs, key + chain) as live/edge.pem."""
     relative = posixpath.relpath(source, layout.root)
     script = 'set -e; src="$1"; ' + INSTALL.format(pem=EDGE_PEM, uid=NGINX_UID)
-    return [
-        "docker",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--volume",
-        f"{layout.root}:{CONTAINER_CERTS}",
-        "--entrypoint",
-        "sh",
+    return offline_sh_argv(
         image,
-        "-c",
         script,
-        "sh",
-        f"{CONTAINER_CERTS}/{relative}",
-    ]
+        [f"{CONTAINER_CERTS}/{relative}"],
+        volumes=[f"{layout.root}:{CONTAINER_CERTS}"],
+    )
 
 
 def read_pem_argv(image: str, layout: CertsLayout) -> list[str]:
@@ -178,17 +169,4 @@ def read_pem_argv(image: str, layout: CertsLayout) -> list[str]:
         f'f=/certs/live/{EDGE_PEM}; [ -f "$f" ] || exit 0; '
         "sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \"$f\""
     )
-    return [
-        "docker",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--volume",
-        f"{layout.root}:{CONTAINER_CERTS}:ro",
-        "--entrypoint",
-        "sh",
-        image,
-        "-c",
-        script,
-    ]
+    return offline_sh_argv(image, script, volumes=[f"{layout.root}:{CONTAINER_CERTS}:ro"])

@@ -14,6 +14,7 @@ from shipyard.backup.streams import read_exactly
 from shipyard.config import Environment
 from shipyard.edge.acme import CONTAINER_CERTS
 from shipyard.edge.certs import acme_image, certs_layout
+from shipyard.oneoff import offline_sh_argv
 from shipyard.remote import Runner
 from shipyard.vm.target import Target
 
@@ -27,11 +28,7 @@ _ARCHIVE = (
 
 def archive_argv(image: str, root: str) -> list[str]:
     """tar of shared/certs's state on stdout (nothing when there is none)."""
-    return [
-        "docker", "run", "--rm", "--network", "none",
-        "--volume", f"{root}:{CONTAINER_CERTS}:ro",
-        "--entrypoint", "sh", image, "-c", _ARCHIVE,
-    ]  # fmt: skip
+    return offline_sh_argv(image, _ARCHIVE, volumes=[f"{root}:{CONTAINER_CERTS}:ro"])
 
 
 def save_certificates(
