@@ -143,19 +143,21 @@ class LocalStack:
         )
         login = dblogin.judge(result.exit_code, result.stdout, result.stderr)
         volume = f"{self.env.project}_pgdata"
+        ways_out = (
+            f"restore the {env_file.name} it was created with, or delete the data"
+            " with `inv down --volumes --yes`"
+        )
         if login.verdict is dblogin.Verdict.WRONG_PASSWORD:
             raise ConfigError(
                 f"the database volume {volume} was created with another password than"
                 f" POSTGRES_PASSWORD (or another POSTGRES_USER) in {env_file.name}",
-                hint=f"restore the {env_file.name} it was created with, or delete the data"
-                f" with `inv down --volumes --yes`",
+                hint=ways_out,
             )
         if login.verdict is dblogin.Verdict.NO_DATABASE:
             raise ConfigError(
                 f"the database volume {volume} has no database {values['POSTGRES_DB']}"
                 f" (POSTGRES_DB in {env_file.name}): {login.reason}",
-                hint=f"restore the {env_file.name} it was created with, or delete the data"
-                f" with `inv down --volumes --yes`",
+                hint=ways_out,
             )
         if login.verdict is not dblogin.Verdict.OPENS:
             raise CommandFailedError(f"the database does not answer a login: {login.reason}")
