@@ -8,6 +8,16 @@ from shipyard import console
 from shipyard.config import load_config
 
 
+def _print_info(info, now) -> None:
+    if info is None:
+        return
+    console.say(f"  issuer      {info.issuer}")
+    console.say(f"  names       {', '.join(info.names)}")
+    console.say(f"  not after   {info.not_after:%Y-%m-%d %H:%M} UTC")
+    due = " (renewal due)" if info.renewal_due(now) else ""
+    console.say(f"  days left   {info.days_left(now):.1f} of {info.lifetime_days:.0f}{due}")
+
+
 def _print(report, json: bool) -> None:
     import datetime
 
@@ -16,14 +26,8 @@ def _print(report, json: bool) -> None:
     elif report.info is None:
         console.warn(f"{report.env}: no certificate is served yet")
     else:
-        info = report.info
-        left = info.days_left(datetime.datetime.now(datetime.UTC))
         console.result(f"{report.env}: certificate {report.action}")
-        console.say(f"  issuer      {info.issuer}")
-        console.say(f"  names       {', '.join(info.names)}")
-        console.say(f"  not after   {info.not_after:%Y-%m-%d %H:%M} UTC")
-        due = " (renewal due)" if info.renewal_due(datetime.datetime.now(datetime.UTC)) else ""
-        console.say(f"  days left   {left:.1f} of {info.lifetime_days:.0f}{due}")
+        _print_info(report.info, datetime.datetime.now(datetime.UTC))
 
 
 @task(help={"env": "environment (https PUBLIC_URL)", "json": "print the result as JSON"})
@@ -59,4 +63,51 @@ def status(c, env, json=False):
     _print(certificate_status(load_config(c.config), env), json)
 
 
-collection = Collection("certs", issue, renew, status)
+@task(
+    name="restore",
+    help={
+        "env": "environment (a VM with an https PUBLIC_URL)",
+        "backup": "backup id, or latest (default)",
+        "yes": "do not ask (for scripts)",
+        "dry_run": "show what would be put back; change nothing",
+        "json": "print the result as JSON",
+    },
+)
+@console.exits_cleanly
+def restore_(c, env, backup="latest", yes=False, dry_run=False, json=False):
+    """Put a backup's ACME account and certificates back into the VM's shared/certs."""
+    import datetime
+
+    from shipyard.edge.restore import restore_certificates
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def approve(plan) -> bool:
+        if json:  # stdout carries the one JSON document only
+            if dry_run:
+                console.emit_json({"env": env, "dry_run": True, "plan": plan.lines(now)})
+                return False
+        else:
+            for line in plan.lines(now):
+                console.say(line)
+        if dry_run:
+            console.result("dry run: nothing was changed")
+            return False
+        console.confirm(
+            f"Serve {env}'s certificate from backup {plan.backup_id}?",
+            yes=yes,
+            refusal="a restore replaces the certificate nginx serves",
+        )
+        return True
+
+    report = restore_certificates(load_config(c.config), env, backup, approve)
+    if report is None:
+        return
+    if json:
+        console.emit_json(report.to_dict(now))
+        return
+    console.result(f"{env}: certificates of backup {report.backup_id} put back")
+    _print_info(report.served, now)
+
+
+collection = Collection("certs", issue, renew, status, restore_)

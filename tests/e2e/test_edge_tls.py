@@ -197,3 +197,32 @@ def test_backup_saves_the_certificates(https_sandbox):
     backup = run_inv("backup", "--env", "sandbox", env=https_sandbox.overrides())
     must(backup, "inv backup")
     assert "certificates: certs.tar" in backup.stderr, backup.stderr
+
+
+def test_certs_restore_serves_the_backed_up_certificate_again(https_sandbox):
+    """The backup just taken holds the certificate served now; a forced renewal replaces
+    it; `inv certs.restore` puts the backed-up one back, served from the next handshake,
+    with the replaced state kept on the VM."""
+    overrides = https_sandbox.overrides()
+    backed_up = served_serial(https_sandbox)
+    dry = must(run_inv("certs.restore", "--env", "sandbox", "--dry-run", env=overrides), "dry")
+    assert "puts back certificate for localhost" in dry, dry
+    must(run_inv("certs.renew", "--env", "sandbox", "--force", env=overrides), "renew --force")
+    assert served_serial(https_sandbox) != backed_up
+    refused = run_inv("certs.restore", "--env", "sandbox", env=overrides)
+    assert refused.returncode == 3, refused.stderr  # no terminal, no --yes: nothing changes
+    assert served_serial(https_sandbox) != backed_up
+    restored = json.loads(
+        must(
+            run_inv("certs.restore", "--env", "sandbox", "--yes", "--json", env=overrides),
+            "inv certs.restore",
+        )
+    )
+    assert served_serial(https_sandbox) == backed_up
+    assert restored["certificate"]["names"] == [HOST]
+    kept = on_vm(https_sandbox, "sh", "-c", "ls /srv/docstore/shared/certs/")
+    assert "before-restore-" in kept.stdout, kept.stdout + kept.stderr
+    missing = run_inv("certs.restore", "--env", "sandbox", "--backup", "20200101T000000Z",
+                      "--yes", env=overrides)  # fmt: skip
+    assert missing.returncode == 2 and "does not exist" in missing.stderr, missing.stderr
+    assert "Traceback" not in missing.stderr
