@@ -6,9 +6,11 @@ image bakes in copies of the same files)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
-from pyinfra.api.operation import OperationMeta
+from pyinfra.api.command import StringCommand
+from pyinfra.api.facts import FactBase
+from pyinfra.api.operation import OperationMeta, operation
 from pyinfra.context import host
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
@@ -26,6 +28,24 @@ LOGROTATE_TIMER_DROP_IN = "/etc/systemd/system/logrotate.timer.d/shipyard-hourly
 PACKAGES = ("rsyslog", "logrotate")
 
 Add = Callable[[str, OperationMeta], OperationMeta]
+
+
+class RsyslogRunning(FactBase[bool]):
+    """True when an rsyslogd process runs."""
+
+    def command(self) -> str:
+        return "pgrep -x rsyslogd >/dev/null && echo yes || echo no"
+
+    def process(self, output: list[str]) -> bool:
+        return bool(output) and output[-1].strip() == "yes"
+
+
+@operation()
+def rsyslog_started() -> Generator[object, None, None]:
+    """rsyslogd runs, started directly where there is no systemd (the container replica of
+    a VM: Debian 12's rsyslog has no init script)."""
+    if not host.get_fact(RsyslogRunning):
+        yield StringCommand("rsyslogd")
 
 
 def logrotate_hourly() -> str:
@@ -74,6 +94,9 @@ def provision_durable_logs(systemd_here: bool, add: Add) -> None:
                 ),
             )
         )
+    if not systemd_here:
+        add("rsyslog running (no systemd: rsyslogd started directly)", rsyslog_started())
+        return
     add(
         "rsyslog running, enabled at boot",
         server.service(service="rsyslog", running=True, enabled=True),
@@ -82,15 +105,14 @@ def provision_durable_logs(systemd_here: bool, add: Add) -> None:
         "rsyslog restarted for its new config",
         server.service(service="rsyslog", restarted=True, _if=any_changed(*changes)),
     )
-    if systemd_here:
-        timer = add(
-            "logrotate every hour",
-            files.put(
-                src=io.BytesIO(logrotate_hourly().encode()),
-                dest=LOGROTATE_TIMER_DROP_IN,
-                user="root",
-                group="root",
-                mode="644",
-            ),
-        )
-        add("systemd reloaded for the logrotate timer", systemd.daemon_reload(_if=timer.did_change))
+    timer = add(
+        "logrotate every hour",
+        files.put(
+            src=io.BytesIO(logrotate_hourly().encode()),
+            dest=LOGROTATE_TIMER_DROP_IN,
+            user="root",
+            group="root",
+            mode="644",
+        ),
+    )
+    add("systemd reloaded for the logrotate timer", systemd.daemon_reload(_if=timer.did_change))
