@@ -133,7 +133,7 @@ def logs(
             _refuse_filters(filters, "--follow streams the current release's containers")
             _vm_logs(c, env, service, follow, tail)
             return
-        _durable_logs(c, env, service, tail, since, until, grep, request_id, json)
+        _durable_logs(c, env, service, tail, since, until, grep, request_id, json, filters)
         return
     _refuse_filters(filters, "the durable log store runs on VMs only (docs/monitoring.md)")
     _stack(c, env, prepare_images=False).logs(
@@ -158,11 +158,12 @@ def _durable_logs(
     grep: str,
     request_id: str,
     json: bool,
+    filters: bool,
 ) -> None:
     from datetime import UTC, datetime
 
     from shipyard.logs.query import build_query
-    from shipyard.logs.vm import read_vm_logs
+    from shipyard.logs.vm import NoDurableLogsError, read_vm_logs
 
     query = build_query(
         services=(service,) if service else (),
@@ -173,7 +174,14 @@ def _durable_logs(
         tail=tail,
         now=datetime.now(UTC),
     )
-    lines = read_vm_logs(load_config(c.config), env, query)
+    try:
+        lines = read_vm_logs(load_config(c.config), env, query)
+    except NoDurableLogsError as exc:
+        if filters:
+            raise
+        console.warn(f"{exc.one_line()}; showing the current release's containers instead")
+        _vm_logs(c, env, service, False, tail)
+        return
     if json:
         console.emit_json([line.as_json() for line in lines])
         return

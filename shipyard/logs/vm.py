@@ -15,6 +15,11 @@ from shipyard.logs.query import (
     query_argv,
 )
 
+
+class NoDurableLogsError(PrerequisiteError):
+    """The VM has no durable log store (provisioned before it existed)."""
+
+
 QUERY_TIMEOUT = 300
 """Seconds a query may take on the VM (14 days of compressed files are read in full)."""
 
@@ -26,7 +31,7 @@ def read_vm_logs(config: ShipyardConfig, name: str, query: LogQuery) -> list[Log
     with target.runner:
         result = target.probe(query_argv(query), timeout=QUERY_TIMEOUT)
     if result.exit_code == MISSING_DIR_EXIT:
-        raise PrerequisiteError(
+        raise NoDurableLogsError(
             f"{name}: no durable logs on the VM ({LOG_DIR} does not exist)",
             hint=f"`inv provision --env {name}` installs rsyslog and its Shipyard config; "
             "`inv logs --follow` still shows the current release's containers",

@@ -186,3 +186,27 @@ def test_filters_are_refused_on_the_local_stack_and_with_follow(logged: Logged) 
     assert follow.returncode == 2
     bad = logs(logged.sandbox, "--since", "yesterday")
     assert bad.returncode == 2 and "cannot read 'yesterday' as a time" in bad.stderr
+
+
+def test_a_vm_without_the_store_falls_back_or_names_the_fix(logged: Logged) -> None:
+    """A VM provisioned before the store existed: plain `inv logs` shows the current
+    release's containers with a warning; a filter exits 2 and names `inv provision`."""
+    sandbox = logged.sandbox
+    # A file where the directory was: rsyslog cannot recreate it meanwhile.
+    moved = as_root(
+        sandbox, "mv /var/log/shipyard /var/log/shipyard.moved && touch /var/log/shipyard"
+    )
+    assert moved.returncode == 0, moved.stderr
+    try:
+        plain = logs(sandbox, "--service", "nginx", "--tail", "20")
+        filtered = logs(sandbox, "--request-id", logged.request_id)
+    finally:
+        back = as_root(
+            sandbox, "rm /var/log/shipyard && mv /var/log/shipyard.moved /var/log/shipyard"
+        )
+        assert back.returncode == 0, back.stderr
+    assert plain.returncode == 0, plain.stderr
+    assert "no durable logs on the VM" in plain.stderr
+    assert '"uri":"/version"' in plain.stdout
+    assert filtered.returncode == 2
+    assert "inv provision --env sandbox" in filtered.stderr
