@@ -26,6 +26,9 @@ RSYSLOG_DROP_IN = "/etc/rsyslog.d/30-shipyard.conf"
 LOGROTATE_DROP_IN = "/etc/logrotate.d/shipyard"
 LOGROTATE_TIMER_DROP_IN = "/etc/systemd/system/logrotate.timer.d/shipyard-hourly.conf"
 PACKAGES = ("rsyslog", "logrotate")
+PRIVILEGE_DROP = r"^\$PrivDropTo"
+"""Ubuntu's /etc/rsyslog.conf lines that make rsyslog drop to user syslog (a sed/grep BRE)."""
+UNDROPPED = "#$PrivDropTo"
 
 Add = Callable[[str, OperationMeta], OperationMeta]
 
@@ -89,9 +92,7 @@ def provision_durable_logs(systemd_here: bool, add: Add) -> None:
         changes.append(
             add(
                 "rsyslog keeps root to read Docker's logs (Ubuntu's $PrivDropTo* commented out)",
-                files.replace(
-                    path="/etc/rsyslog.conf", text=r"^\$PrivDropTo", replace="#$PrivDropTo"
-                ),
+                files.replace(path="/etc/rsyslog.conf", text=PRIVILEGE_DROP, replace=UNDROPPED),
             )
         )
     if not systemd_here:

@@ -3,6 +3,7 @@ the sandbox VM image, and every compose service tagged the way rsyslog expects."
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -55,3 +56,22 @@ def test_every_service_is_tagged_for_the_store() -> None:
     for name, spec in services:
         assert spec.get("driver") == "json-file", name
         assert spec["options"]["tag"] == TAG, name
+
+
+def test_ubuntu_privilege_drop_is_commented_out_once(tmp_path: Path) -> None:
+    """The grep and sed pyinfra runs for files.replace, on Ubuntu's rsyslog.conf lines."""
+    from pyinfra.facts.files import FindInFile
+    from pyinfra.operations.util.files import sed_replace
+
+    conf = tmp_path / "rsyslog.conf"
+    conf.write_text("$FileOwner syslog\n$PrivDropToUser syslog\n$PrivDropToGroup syslog\n")
+    find = str(FindInFile().command(path=str(conf), pattern=durable_logs.PRIVILEGE_DROP))
+    found = subprocess.run(find, shell=True, capture_output=True, text=True, check=True)  # noqa: S602
+    assert found.stdout.splitlines() == ["$PrivDropToUser syslog", "$PrivDropToGroup syslog"]
+    sed = sed_replace(str(conf), durable_logs.PRIVILEGE_DROP, durable_logs.UNDROPPED)
+    subprocess.run(sed.get_raw_value(), shell=True, check=True)  # noqa: S602
+    assert conf.read_text() == (
+        "$FileOwner syslog\n#$PrivDropToUser syslog\n#$PrivDropToGroup syslog\n"
+    )
+    again = subprocess.run(find, shell=True, capture_output=True, text=True, check=True)  # noqa: S602
+    assert "PrivDrop" not in again.stdout  # a second provisioning run changes nothing
