@@ -117,3 +117,7 @@ def provision_durable_logs(systemd_here: bool, add: Add) -> None:
         ),
     )
     add("systemd reloaded for the logrotate timer", systemd.daemon_reload(_if=timer.did_change))
+    add(
+        "logrotate timer restarted on its new schedule",
+        systemd.service(service="logrotate.timer", restarted=True, _if=timer.did_change),
+    )
