@@ -163,6 +163,35 @@ def test_rotated_files_are_still_read_and_new_lines_go_to_the_fresh_file(
     assert [line["container"] for line in old] == [logged.container]
 
 
+def test_lines_survive_dockers_own_log_rotation(logged: Logged) -> None:
+    """A container whose json-file log Docker rotates every few lines (max-size 1k), removed
+    when it exits: every line it printed is in the store, in order."""
+    sandbox = logged.sandbox
+    service = f"e2e-rotation-{uuid.uuid4().hex[:8]}"
+    image = on_vm(sandbox, "docker", "inspect", "--format", "{{.Config.Image}}", "docstore-nginx-1")
+    assert image.returncode == 0, image.stderr
+    script = 'for i in $(seq 1 60); do echo "line $i of 60 $(printf "%080d" 0)"; sleep 0.05; done'
+    ran = on_vm(
+        sandbox,
+        *("docker", "run", "--rm", "--label", f"com.docker.compose.service={service}"),
+        *("--log-driver", "json-file", "--log-opt", "max-size=1k", "--log-opt", "max-file=2"),
+        *("--log-opt", 'tag={{index .ContainerLabels "com.docker.compose.service"}}/{{.Name}}'),
+        *("--entrypoint", "sh", image.stdout.strip(), "-c", script),
+    )
+    assert ran.returncode == 0, ran.stderr
+    try:
+        deadline = time.monotonic() + STORE_WAIT_SECONDS
+        while True:
+            lines = logs_json(sandbox, "--service", service, "--tail", "0")
+            if len(lines) >= 60 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        numbers = [int(line["message"].split()[1]) for line in lines]
+        assert numbers == list(range(1, 61)), f"missing: {sorted(set(range(1, 61)) - set(numbers))}"
+    finally:
+        as_root(sandbox, f"rm -f /var/log/shipyard/{service}.log*")
+
+
 def test_a_stopped_collector_blocks_nothing_and_catches_up(logged: Logged) -> None:
     sandbox = logged.sandbox
     stopped = as_root(sandbox, 'kill "$(cat /run/rsyslogd.pid)"; sleep 1; ! pgrep -x rsyslogd')
