@@ -102,20 +102,93 @@ def ps(c, env=LOCAL, json=False):
 @task(
     help={
         "service": "one service (app, db, objectstore, nginx); all when omitted",
-        "follow": "keep streaming new lines",
-        "tail": "how many lines of history to show (default 200)",
+        "follow": "keep streaming new lines (on a VM: the current release's containers)",
+        "tail": "how many lines of history to show (default 200; on a VM 0 shows all)",
         "env": "environment (default: local)",
+        "since": "VM: lines from this time on: 15m, 2h, 3d or an ISO time (UTC)",
+        "until": "VM: lines up to this time (same forms as --since)",
+        "grep": "VM: only lines matching this extended regular expression (grep -E)",
+        "request_id": "VM: only lines of this request (the app's and nginx's request_id)",
+        "json": "VM: print the lines as JSON",
     }
 )
 @console.exits_cleanly
-def logs(c, service="", follow=False, tail=200, env=LOCAL):
-    """Show container logs of the stack, or of one service (on a VM: its current release)."""
+def logs(
+    c,
+    service="",
+    follow=False,
+    tail=200,
+    env=LOCAL,
+    since="",
+    until="",
+    grep="",
+    request_id="",
+    json=False,
+):
+    """Show container logs of the stack, or of one service; on a VM, every release's (the
+    durable store: removed containers included), with filters."""
+    filters = any([since, until, grep, request_id, json])
     if not load_config(c.config).environment(env).is_local:
-        _vm_logs(c, env, service, follow, tail)
+        if follow:
+            _refuse_filters(filters, "--follow streams the current release's containers")
+            _vm_logs(c, env, service, follow, tail)
+            return
+        _durable_logs(c, env, service, tail, since, until, grep, request_id, json, filters)
         return
+    _refuse_filters(filters, "the durable log store runs on VMs only (docs/monitoring.md)")
     _stack(c, env, prepare_images=False).logs(
         [service] if service else [], follow=follow, tail=tail
     )
+
+
+def _refuse_filters(filters: bool, why: str) -> None:
+    from shipyard.errors import ConfigError
+
+    if filters:
+        raise ConfigError(f"--since, --until, --grep, --request-id and --json: {why}")
+
+
+def _durable_logs(
+    c: Context,
+    env: str,
+    service: str,
+    tail: int,
+    since: str,
+    until: str,
+    grep: str,
+    request_id: str,
+    json: bool,
+    filters: bool,
+) -> None:
+    from datetime import UTC, datetime
+
+    from shipyard.logs.query import build_query
+    from shipyard.logs.vm import NoDurableLogsError, read_vm_logs
+
+    query = build_query(
+        services=(service,) if service else (),
+        since=since,
+        until=until,
+        grep=grep,
+        request_id=request_id,
+        tail=tail,
+        now=datetime.now(UTC),
+    )
+    try:
+        lines = read_vm_logs(load_config(c.config), env, query)
+    except NoDurableLogsError as exc:
+        if filters:
+            raise
+        console.warn(f"{exc.one_line()}; showing the current release's containers instead")
+        _vm_logs(c, env, service, False, tail)
+        return
+    if json:
+        console.emit_json([line.as_json() for line in lines])
+        return
+    if not lines:
+        console.say(f"no stored log lines on {env} match")
+    for line in lines:
+        console.say(line.human())
 
 
 def _vm_ps(c: Context, env: str, json: bool) -> None:

@@ -14,6 +14,7 @@ from pyinfra.operations import apt, files, server, systemd
 
 from shipyard.errors import PrerequisiteError
 from shipyard.provision import render
+from shipyard.provision.durable_logs import provision_durable_logs
 from shipyard.provision.facts import AptCandidate, HasSystemd, PackagedCompose
 from shipyard.provision.operations import firewall_applied, sshd_drop_in, swapfile
 from shipyard.provision.settings import VmSettings
@@ -49,6 +50,7 @@ def provision_vm(settings: VmSettings, compose_binary: str | None, steps: Steps)
     _packages(settings, compose_binary, steps)
     _users_and_paths(settings, steps)
     _logs_and_upgrades(systemd_here, steps)
+    provision_durable_logs(systemd_here, steps.add)
     add = steps.add
     add(
         "sshd hardened (checked with sshd -t)",

@@ -29,7 +29,8 @@ import paramiko
 import pytest
 import testinfra
 
-from shipyard.provision import render
+from shipyard.logs.query import LOG_DIR
+from shipyard.provision import durable_logs, render
 from shipyard.provision.settings import TEXTFILE_DIR
 from tests.e2e.support import CONTAINER, IsolatedSandbox
 from tests.integration.support import free_port, run_inv
@@ -258,6 +259,23 @@ def test_deploy_and_smoke_through_the_firewall(
     # point here is the stack deployed to a provisioned VM, through its firewall.
     smoke = run_inv("smoke", "--env", "sandbox", "--no-burst", env=bare.overrides())
     assert smoke.returncode == 0, f"inv smoke failed:\n{smoke.stdout}\n{smoke.stderr}"
+
+
+def test_durable_logs_collect_the_deployed_stack(
+    vm: Any, bare: IsolatedSandbox, deployed: subprocess.CompletedProcess[str]
+) -> None:
+    """rsyslog and logrotate installed with Shipyard's files; the stack's lines reach
+    /var/log/shipyard, which the deploy user reads (`inv logs --env NAME`)."""
+    assert deployed.returncode == 0, deployed.stderr
+    for package in durable_logs.PACKAGES:
+        assert vm.package(package).is_installed, package
+    assert vm.process.filter(comm="rsyslogd"), "rsyslogd is not running"
+    assert vm.file(durable_logs.RSYSLOG_DROP_IN).contains("/var/log/shipyard/")
+    assert vm.file(durable_logs.LOGROTATE_DROP_IN).contains("maxsize 20M")
+    assert vm.file(LOG_DIR).group == "docker"
+    logs = run_inv("logs", "--env", "sandbox", "--service", "nginx", "--json", env=bare.overrides())
+    assert logs.returncode == 0, logs.stderr
+    assert {line["service"] for line in json.loads(logs.stdout)} == {"nginx"}
 
 
 def test_firewall_seen_from_outside(

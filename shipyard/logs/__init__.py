@@ -1,0 +1,1 @@
+"""Logs that outlive containers: querying the durable per-service files on a VM."""
