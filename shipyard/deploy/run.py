@@ -171,13 +171,10 @@ def _deploy_locked(
 def start_monitoring(target: Target, request: DeployRequest) -> str:
     """Start the monitoring profile from the release now serving, once its cut-over is
     done (it never delays or undoes it). A failure is reported, loudly, and does not fail
-    the deploy: the release is live and correct; `inv monitoring.up --env NAME` retries."""
-    if request.monitoring is None:
-        return "off"
-    for service, reason in request.monitoring.left_out.items():
-        console.warn(f"monitoring: {service} left out: {reason}")
+    the deploy: the release is live and correct; `inv monitoring.up --env NAME` retries.
+    With MONITORING off, a profile an earlier release started is removed (volumes kept)."""
     try:
-        started = monitoring.start(target, request.release, request.monitoring.textfile)
+        return _converge_monitoring(target, request)
     except ShipyardError as exc:
         first = exc.message.splitlines()[0]
         console.warn(
@@ -185,5 +182,16 @@ def start_monitoring(target: Target, request: DeployRequest) -> str:
             f"Fix it, then `inv monitoring.up --env {target.env.name}`"
         )
         return f"FAILED: {first}"
+
+
+def _converge_monitoring(target: Target, request: DeployRequest) -> str:
+    if request.monitoring is None:
+        removed = monitoring.remove(target)
+        if removed:
+            console.done(f"MONITORING is off: removed {', '.join(removed)} (data volumes kept)")
+        return "off"
+    for service, reason in request.monitoring.left_out.items():
+        console.warn(f"monitoring: {service} left out: {reason}")
+    started = monitoring.start(target, request.release, request.monitoring.textfile)
     console.done(f"monitoring profile running: {', '.join(started)}")
     return f"running: {', '.join(started)}"
