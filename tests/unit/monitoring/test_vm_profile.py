@@ -184,3 +184,20 @@ def test_docker_compose_reads_the_unpacked_release_with_every_mount_inside_it(
     secrets = {name: Path(secret["file"]) for name, secret in config["secrets"].items()}
     assert secrets["postgres_password"] == release / vm.RENDERED_DIR / "postgres_password"
     assert not [value for value in SECRETS.values() if value in result.stdout]
+
+
+def test_turning_it_off_removes_only_the_profiles_containers() -> None:
+    argv = vm.remove_argv("docstore")
+    assert argv[:2] == ["sh", "-c"] and argv[3] == "docstore"
+    assert argv[4:] == [*vm.SERVICES, "grafana"]
+    assert "volume" not in argv[2] and "--volumes" not in argv[2]
+
+
+def test_the_dry_run_plan_names_the_profile_only_when_it_is_on() -> None:
+    from shipyard.deploy.plan import DeployPlan
+
+    on = DeployPlan("staging", "h", RELEASE, "a:1", LAYOUT, (), monitoring=True).steps()
+    off = DeployPlan("staging", "h", RELEASE, "a:1", LAYOUT, ()).steps()
+    assert len(on) == len(off) + 1
+    assert "monitoring profile" in on[-1] and "failure only warns" in on[-1]
+    assert not [step for step in off if "monitoring" in step]
