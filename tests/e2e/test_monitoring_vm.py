@@ -2,8 +2,9 @@
 it: `inv deploy` with MONITORING=true starts it, `inv monitoring.status --json` shows every
 target up, no monitoring port listens beyond the VM's loopback, no receiver secret is in
 `docker inspect` or a process's arguments, `inv alerts.test` goes through, a second deploy
-keeps Prometheus's data and leaves a deploy marker, a rollback keeps the profile running,
-and a deploy with MONITORING=false removes it (its data volume stays)."""
+keeps Prometheus's data and leaves a deploy marker, a rollback keeps the profile running
+and `inv monitoring.up` restarts it from the current release, and a deploy with
+MONITORING=false removes it (its data volume stays; `inv monitoring.up` then refuses)."""
 
 from __future__ import annotations
 
@@ -236,7 +237,17 @@ def test_a_rollback_keeps_the_profile_running(watched: Watched) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     after = {service: containers(watched.sandbox, service) for service in SERVICES}
     assert after == before, "the rollback touched the monitoring profile"
-    assert status(watched)["targets"]
+    # `inv monitoring.up` restarts it from the release now current (the rolled-back-to one).
+    restarted = inv(watched, "monitoring.up", "--env", "sandbox")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    current = on_vm(watched.sandbox, "readlink", f"{ROOT}/current").stdout.strip()
+    (prometheus,) = containers(watched.sandbox, "prometheus")
+    mounts = on_vm(
+        watched.sandbox, "docker", "inspect", "--format",
+        "{{range .Mounts}}{{.Source}} {{end}}", prometheus,
+    ).stdout  # fmt: skip
+    assert f"{ROOT}/{current}/secrets/monitoring/prometheus.yml" in mounts.split()
+    wait_all_up(watched)
 
 
 def test_a_deploy_with_monitoring_off_removes_the_profile_and_keeps_its_data(
@@ -250,3 +261,6 @@ def test_a_deploy_with_monitoring_off_removes_the_profile_and_keeps_its_data(
         assert not containers(watched.sandbox, service), f"{service} still runs"
     volumes = on_vm(watched.sandbox, "docker", "volume", "ls", "--quiet").stdout.split()
     assert "docstore_prometheus-data" in volumes
+    refused = inv(watched, "monitoring.up", "--env", "sandbox")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "deployed without the monitoring profile" in refused.stdout + refused.stderr
