@@ -187,6 +187,18 @@ def prepare_textfile_argv(textfile: str) -> list[str]:
     return ["mkdir", "-p", "-m", "0755", textfile]
 
 
+def remove_argv(project_name: str) -> list[str]:
+    """Stop and remove the profile's containers of a compose project (MONITORING turned
+    off), printing their names; their data volumes stay. Nothing else is touched."""
+    script = (
+        'for s in "$@"; do for c in $(docker ps --all --quiet '
+        '--filter "label=com.docker.compose.project=$0" '
+        '--filter "label=com.docker.compose.service=$s"); do '
+        'docker rm --force "$c" >/dev/null && echo "$s"; done; done'
+    )
+    return ["sh", "-c", script, project_name, *SERVICES, GRAFANA]
+
+
 def read_services_argv(layout: Layout, release: str) -> list[str]:
     """The services file of a release (exit 1 when it was deployed without the profile)."""
     return ["cat", posixpath.join(layout.release(release), SERVICES_FILE)]
@@ -213,3 +225,9 @@ def start(target: Target, release: str, textfile: str) -> list[str]:
             " `inv monitoring.up --env NAME`",
         )
     return started
+
+
+def remove(target: Target) -> list[str]:
+    """Remove the profile's containers from the VM (its volumes stay); the services removed."""
+    result = target.run(remove_argv(target.env.project), "removing the monitoring profile")
+    return result.stdout.split()
