@@ -19,6 +19,7 @@ from shipyard.monitoring import vm
 from shipyard.monitoring.profile import (
     GRAFANA,
     IMAGE_KEYS,
+    SERVICES,
     compose_variables,
     config_dir,
     monitoring_project,
@@ -28,15 +29,6 @@ from shipyard.remote.factory import runner_for
 from shipyard.stack import open_stack
 from shipyard.vm.releases import current_release
 from shipyard.vm.target import Target
-
-SERVICES = (
-    "prometheus",
-    "alertmanager",
-    "node-exporter",
-    "postgres-exporter",
-    "nginx-exporter",
-    "blackbox-exporter",
-)
 
 Say = Callable[[str], None]
 

@@ -10,7 +10,7 @@ and is unpacked mode 0600, then each rendered file is given to its container's u
 cut-over, the profile is (re)started from the release with `docker compose up --no-deps`
 of its own services only: the app, nginx and the data services are never touched, and its
 data stays in the project's named volumes, which outlive releases. Pure builders here; the
-runner-facing steps are `start` and `start_current`.
+runner-facing steps are `start` and `remove`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from shipyard.monitoring.profile import (
     GRAFANA,
     GRAFANA_UID,
     PROFILE,
+    SERVICES,
     scrape_targets,
 )
 from shipyard.monitoring.prometheus import PrometheusSettings, render_prometheus
@@ -42,14 +43,6 @@ from shipyard.vm.target import Target
 VARIABLE = "MONITORING"
 ON_BY_DEFAULT = frozenset({"staging", "production"})
 """Environments where an unset MONITORING means on."""
-SERVICES = (
-    "prometheus",
-    "alertmanager",
-    "node-exporter",
-    "postgres-exporter",
-    "nginx-exporter",
-    "blackbox-exporter",
-)
 SERVICES_FILE = "monitoring/services"
 """In a release: the profile's services that deploy started, one a line."""
 RENDERED_DIR = "secrets/monitoring"
