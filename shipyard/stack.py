@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -25,6 +25,10 @@ from shipyard.remote import CommandResult, LocalRunner, Runner
 
 MIGRATE_COMMAND = ("alembic", "upgrade", "head")
 DATA_SERVICES = ("db", "objectstore")
+PROFILE_FILES = (PROJECT_ROOT / "compose" / "compose.monitoring.yaml",)
+"""Compose files of profiles started on their own (`inv monitoring.up`). `up` reads them with
+their profiles off: their services are then known to compose, so `--remove-orphans` never
+takes a running profile's containers for orphans (nothing of a profile starts)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,13 @@ class LocalStack:
     def project(self) -> ComposeProject:
         """The compose project of the environment."""
         return project_for(self.env)
+
+    @property
+    def converge_project(self) -> ComposeProject:
+        """The project `start` converges: `project` plus PROFILE_FILES (profiles off)."""
+        project = self.project
+        extra = tuple(file for file in PROFILE_FILES if file not in project.files)
+        return replace(project, files=(*project.files, *extra))
 
     @property
     def variables(self) -> dict[str, str]:
@@ -121,12 +132,13 @@ class LocalStack:
         data = [name for name in DATA_SERVICES if not services or name in services]
         if "db" in data:
             self._compose(
-                self.project.up(data, wait_timeout=wait_timeout), "starting " + ", ".join(data)
+                self.converge_project.up(data, wait_timeout=wait_timeout),
+                "starting " + ", ".join(data),
             )
             self.check_database_login()
         if set(services or ["app"]) - set(data):
             what = f"starting {', '.join(services) or 'the stack'}"
-            self._compose(self.project.up(services, wait_timeout=wait_timeout), what)
+            self._compose(self.converge_project.up(services, wait_timeout=wait_timeout), what)
         if not services:  # every container now mounts the current secret files
             secretfiles.prune_local(self.secrets_root, self.write_secrets())
 

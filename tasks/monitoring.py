@@ -13,10 +13,10 @@ from shipyard.config import load_config
 LOCAL = "local"
 
 
-@task(help={"env": "environment whose local stack to watch (default: local)"})
+@task(help={"env": "environment to watch (default: local; a VM: from its current release)"})
 @console.exits_cleanly
 def up(c, env=LOCAL):
-    """Start the monitoring profile beside the running local stack (inv up first)."""
+    """Start the monitoring profile beside the running stack (local: inv up first)."""
     from shipyard.monitoring.local import start_profile
 
     report = start_profile(load_config(c.config), env, console.step, console.warn)

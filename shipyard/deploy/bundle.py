@@ -21,6 +21,7 @@ from shipyard.edge.policy import edge_policy
 from shipyard.edge.settings import edge_settings
 from shipyard.envfile.load import interpolate, parse_env_text
 from shipyard.envfile.upload import for_vm
+from shipyard.monitoring import vm as monitoring
 from shipyard.vm.releases import ReleaseFacts
 from shipyard.vm.target import Target
 
@@ -79,18 +80,35 @@ def _dir_mode(files: Mapping[str, tuple[bytes, int]], directory: str) -> int:
     return 0o700 if all(mode & 0o077 == 0 for mode in below) else 0o755
 
 
-def upload(target: Target, facts: ReleaseFacts, env_text: str) -> None:
+def upload(
+    target: Target,
+    facts: ReleaseFacts,
+    env_text: str,
+    profile: monitoring.Plan | None = None,
+) -> None:
     """Unpack the release's bundle on the VM, complete or not at all, then give each secret
     file to its service's user, and the data services theirs in shared/secrets the first
-    time (a one-off container of the app image: the deploy user is not root)."""
+    time (a one-off container of the app image: the deploy user is not root). With
+    `profile`, the monitoring profile's files are in it too (shipyard.monitoring.vm)."""
     secrets_dir = target.layout.secrets(facts.release)
     variables = {
         **deploy_variables(facts.images, target.layout),
         secretfiles.SECRETS_DIR_VARIABLE: secrets_dir,
         secretfiles.DATA_SECRETS_DIR_VARIABLE: target.layout.shared_secrets,
     }
-    data = pack(bundle_files(target.env, facts, env_text, variables), time.time())
+    if profile is not None:
+        variables.update(
+            monitoring.compose_variables(target.layout, facts.release, profile.textfile)
+        )
+    files = bundle_files(target.env, facts, env_text, variables)
+    if profile is not None:
+        values = interpolate(parse_env_text(env_text).entries)
+        files.update(monitoring.bundle_files(target.env, values, profile.services))
+    data = pack(files, time.time())
     argv = unpack_bundle_argv(target.layout, facts.release)
     target.runner.stream_in(argv, [data]).raise_for_status("uploading the release bundle")
     argv = secretfiles.own_argv(secrets_dir, target.layout.shared, facts.app_image)
     target.run(argv, "owning the secret files")
+    if profile is not None:
+        argv = monitoring.own_argv(target.layout, facts.release, facts.app_image)
+        target.run(argv, "owning the monitoring profile's files")

@@ -21,7 +21,9 @@ from shipyard.deploy.plan import DeployPlan
 from shipyard.deploy.run import DeployOutcome, DeployRequest, deploy
 from shipyard.images.app import read_build_info
 from shipyard.images.engine import Engine
-from shipyard.images.resolve import resolve_images
+from shipyard.images.resolve import resolve_choices, resolve_images
+from shipyard.monitoring import vm as monitoring
+from shipyard.monitoring.profile import IMAGE_KEYS
 from shipyard.remote import LocalRunner
 from shipyard.remote.factory import runner_for
 from shipyard.stack import open_stack
@@ -130,6 +132,8 @@ def run_deploy(
         predeploy_backup.check_store(env, env_file.values)
     ref = app_image_ref(config, version)
     images = {}
+    profile = None
+    watched = monitoring.enabled(env.name, env_file.values)
     engine = Engine(LocalRunner(PROJECT_ROOT))
     if not dry_run:
         if env.image_delivery == "registry":
@@ -137,6 +141,8 @@ def run_deploy(
         images = resolve_images(config.images.source, keys=preflight.RUNTIME_IMAGES)
         if version is None and not engine.image_present(ref):
             _build_app(config, env, images)
+        if watched:
+            profile = monitoring_plan(config, env, env_file.values, images)
     target = Target(env, runner_for(env))
     release = release_id(datetime.now(UTC), ref.rpartition(":")[2])
     plan = DeployPlan(
@@ -147,6 +153,7 @@ def run_deploy(
         layout=target.layout,
         ship_images=(ref, *images.values()) if images else (ref, "postgres, nginx, objectstore"),
         backup=backs_up,
+        monitoring=watched,
     )
     if dry_run:
         _dry_run(plan)
@@ -154,7 +161,13 @@ def run_deploy(
     confirm(env, plan, yes)
     app = preflight.app_image(engine, ref)
     request = DeployRequest(
-        release, app, images, env_file, ready_timeout, config.backup if backs_up else None
+        release,
+        app,
+        images,
+        env_file,
+        ready_timeout,
+        config.backup if backs_up else None,
+        profile,
     )
     with opened(target):
         previous = current_release(target) or ""
@@ -163,6 +176,18 @@ def run_deploy(
         outcome = deploy(target, request, engine)
     hooks.run("post-deploy", facts)
     return outcome
+
+
+def monitoring_plan(
+    config: ShipyardConfig, env: Environment, values: dict[str, str], images: dict[str, str]
+) -> monitoring.Plan:
+    """The profile's images added to `images` (shipped with the release), and what starts."""
+    choices = resolve_choices(config.images.source, keys=list(IMAGE_KEYS))
+    images.update({choice.image.variable: choice.ref for choice in choices})
+    standins = any(choice.is_standin for choice in choices)
+    started, left_out = monitoring.services(standins, values)
+    textfile = monitoring.textfile_dir(env, config.backup.metrics_dir)
+    return monitoring.Plan(started, left_out, textfile)
 
 
 def hook_facts(

@@ -465,12 +465,19 @@ class DeployPlan:
     ship_images: tuple[str, ...]
     backup: bool = False
     """Whether a pre-deploy backup is taken (step 4)."""
+    monitoring: bool = False
+    """Whether the monitoring profile is shipped and started with the release."""
 
     def steps(self) -> list[str]:
         """One line per step."""
         backup = (
             ["pre-deploy backup of the serving release's database and bucket (BACKUP_S3_*)"]
             if self.backup
+            else []
+        )
+        monitoring = (
+            ["start the monitoring profile from the release (MONITORING; failure only warns)"]
+            if self.monitoring
             else []
         )
         return [
@@ -484,4 +491,5 @@ class DeployPlan:
             "drain the old nginx workers, stop the old app",
             "smoke checks through the public URL (failure: traffic back to the old release)",
             f"point {self.layout.current} at {self.release}, prune, audit line, release lock",
+            *monitoring,
         ]

@@ -24,6 +24,7 @@ from shipyard.deploy.migrate import migrate
 from shipyard.deploy.plan import prepare_dirs_argv
 from shipyard.errors import ShipyardError
 from shipyard.images.engine import Engine
+from shipyard.monitoring import vm as monitoring
 from shipyard.vm import releases
 from shipyard.vm.releases import ReleaseFacts
 from shipyard.vm.target import Target
@@ -41,6 +42,8 @@ class DeployRequest:
     ready_timeout: float = 120.0
     backup: BackupConfig | None = None
     """Back up the serving release before migrations, with these settings (None: no)."""
+    monitoring: monitoring.Plan | None = None
+    """Ship and start the monitoring profile with the release (None: MONITORING is off)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class DeployOutcome:
     seconds: float
     backup: str | None = None
     """The id of the pre-deploy backup, when one was taken."""
+    monitoring: str = "off"
+    """`off`, `running: SERVICES`, or `FAILED: why` (the release serves all the same)."""
 
 
 def deploy(target: Target, request: DeployRequest, engine: Engine) -> DeployOutcome:
@@ -133,7 +138,7 @@ def _deploy_locked(
         deployed_by=lock.whoami(),
         deployed_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    bundle.upload(target, facts, request.env_file.text)
+    bundle.upload(target, facts, request.env_file.text, request.monitoring)
     console.done(f"uploaded release {request.release}")
 
     def prepare() -> str | None:
@@ -150,6 +155,7 @@ def _deploy_locked(
         return backup
 
     backup = cut_over(target, facts, previous, request.ready_timeout, prepare=prepare)
+    profile = start_monitoring(target, request)
     pruned = prune.prune(target)
     return DeployOutcome(
         release=request.release,
@@ -158,4 +164,34 @@ def _deploy_locked(
         pruned=pruned,
         seconds=round(time.monotonic() - started, 1),
         backup=backup,
+        monitoring=profile,
     )
+
+
+def start_monitoring(target: Target, request: DeployRequest) -> str:
+    """Start the monitoring profile from the release now serving, once its cut-over is
+    done (it never delays or undoes it). A failure is reported, loudly, and does not fail
+    the deploy: the release is live and correct; `inv monitoring.up --env NAME` retries.
+    With MONITORING off, a profile an earlier release started is removed (volumes kept)."""
+    try:
+        return _converge_monitoring(target, request)
+    except ShipyardError as exc:
+        first = exc.message.splitlines()[0]
+        console.warn(
+            f"MONITORING FAILED: {first}; the release serves, but nothing watches it. "
+            f"Fix it, then `inv monitoring.up --env {target.env.name}`"
+        )
+        return f"FAILED: {first}"
+
+
+def _converge_monitoring(target: Target, request: DeployRequest) -> str:
+    if request.monitoring is None:
+        removed = monitoring.remove(target)
+        if removed:
+            console.done(f"MONITORING is off: removed {', '.join(removed)} (data volumes kept)")
+        return "off"
+    for service, reason in request.monitoring.left_out.items():
+        console.warn(f"monitoring: {service} left out: {reason}")
+    started = monitoring.start(target, request.release, request.monitoring.textfile)
+    console.done(f"monitoring profile running: {', '.join(started)}")
+    return f"running: {', '.join(started)}"

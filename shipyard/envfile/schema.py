@@ -453,6 +453,15 @@ VARIABLES: tuple[Variable, ...] = (
         default="2GB",
         pattern=r"^[0-9]+(B|KB|MB|GB|TB)$",
     ),
+    Variable(
+        "MONITORING",
+        "monitoring",
+        "Start the monitoring profile with every `inv deploy` to a VM (its config in the"
+        " release, its data in volumes that outlive releases). Unset: on in staging and"
+        " production, off in sandbox; local starts it with `inv monitoring.up`.",
+        type=VarType.BOOL,
+        allowed_in=frozenset({"sandbox", "staging", "production"}),
+    ),
     Variable("APP_IMAGE", "images", "App image reference.", pattern=NO_WHITESPACE),
     Variable("PYTHON_IMAGE", "images", "Base image of the app build.", pattern=NO_WHITESPACE),
     Variable("POSTGRES_IMAGE", "images", "PostgreSQL image.", pattern=NO_WHITESPACE),

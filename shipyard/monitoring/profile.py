@@ -20,6 +20,15 @@ PROFILE = "monitoring"
 COMPOSE_FILE = PROJECT_ROOT / "compose" / "compose.monitoring.yaml"
 IMAGE_KEYS = tuple(image.key for image in MONITORING_CATALOG)
 GRAFANA = "grafana"
+SERVICES = (
+    "prometheus",
+    "alertmanager",
+    "node-exporter",
+    "postgres-exporter",
+    "nginx-exporter",
+    "blackbox-exporter",
+)
+"""The profile's services that run everywhere (Grafana only where its image is)."""
 CONTAINER_UID = 65534
 """nobody: the user Prometheus, Alertmanager and the exporters run as (upstream and stand-ins)."""
 GRAFANA_UID = 472

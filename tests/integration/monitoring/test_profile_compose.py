@@ -92,3 +92,18 @@ def test_a_bad_severity_is_refused_with_exit_2(isolated: IsolatedLocal) -> None:
     result = run_inv("alerts.test", "--severity", "loud", env=isolated.overrides())
     assert result.returncode == 2
     assert "warning or critical" in result.stdout + result.stderr
+
+
+def test_inv_up_again_keeps_the_profile_running(isolated: IsolatedLocal) -> None:
+    """`inv up` runs `docker compose up --remove-orphans`: the profile's containers must not
+    be taken for orphans (they are the same containers afterwards)."""
+    label = f"label=com.docker.compose.project={isolated.project}"
+    profile = [
+        f"label=com.docker.compose.service={name}" for name in ("prometheus", "alertmanager")
+    ]
+    before = {f: docker_lines("ps", "--quiet", "--filter", label, "--filter", f) for f in profile}
+    assert all(before.values()), f"the profile is not running: {before}"
+    up = run_inv("up", env=isolated.overrides(), timeout=600)
+    assert up.returncode == 0, up.stdout + up.stderr
+    after = {f: docker_lines("ps", "--quiet", "--filter", label, "--filter", f) for f in profile}
+    assert after == before, "inv up removed or recreated the monitoring profile's containers"

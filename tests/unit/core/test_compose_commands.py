@@ -58,3 +58,20 @@ def test_project_for_an_environment_uses_absolute_paths():
     assert project.project == checkout_project("docstore", PROJECT_ROOT)
     assert project.env_file == PROJECT_ROOT / ".env"
     assert all(file.is_absolute() and file.is_file() for file in project.files)
+
+
+def test_the_local_stack_converges_with_the_profile_files_known_but_off():
+    """`inv up --remove-orphans` must not take the monitoring profile's containers for
+    orphans: its compose file is read, its profile stays off (nothing of it starts)."""
+    from shipyard.images.app import BuildInfo
+    from shipyard.stack import PROFILE_FILES, LocalStack
+
+    env = load_environment("local")
+    stack = LocalStack(env, "docstore", {}, BuildInfo("0.1.0", "abc", "now"))
+    converge = stack.converge_project
+    assert converge.files == (*project_for(env).files, *PROFILE_FILES)
+    assert converge.profiles == project_for(env).profiles
+    assert "monitoring" not in converge.profiles
+    up = converge.up(["app"])
+    assert "--remove-orphans" in up
+    assert str(PROJECT_ROOT / "compose" / "compose.monitoring.yaml") in up
