@@ -1,5 +1,6 @@
 """Where `inv secrets.rotate` changes the database password, and how the app moves onto
-it: the local stack (`inv up`), or a VM (a zero-downtime deploy of the serving image)."""
+it: the local stack (`inv up`), or a VM (a zero-downtime deploy of the serving image).
+The object store's keys use the same two rolls (shipyard.rotation.storetargets)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,34 @@ from shipyard.rotation.role import Database, alter_role_command, alter_role_sql,
 from shipyard.stack import open_stack
 from shipyard.vm.releases import current_release, release_facts
 from shipyard.vm.target import Target
+
+
+def roll_local(config: ShipyardConfig, env: Environment, images: dict[str, str]) -> None:
+    """`inv up`: the containers whose secret files changed are recreated (a new stack
+    object: it reads the env file as it is now)."""
+    open_stack(env, config.app_name, images).start()
+
+
+def roll_vm(config: ShipyardConfig, env: Environment, target: Target) -> str | None:
+    """Deploy the serving release's image again with the env file as it is now (the
+    zero-downtime switch and its gate); the release the app then runs."""
+    current = current_release(target)
+    facts = release_facts(target, current) if current else None
+    if facts is None:
+        raise CommandFailedError(f"{env.name} has no current release to roll")
+    close = getattr(target.runner, "close", None)
+    if close is not None:
+        close()
+    outcome = run_deploy(
+        config,
+        env.name,
+        version=facts.app_image,
+        dry_run=False,
+        yes=True,
+        ready_timeout=120,
+        backup=False,
+    )
+    return outcome.release if outcome else None
 
 
 def _require_opens(login: dblogin.LoginResult, env: Environment) -> None:
@@ -53,10 +82,8 @@ class LocalDatabase(Database):
         judge_alter(result.exit_code, result.stderr)
 
     def roll_app(self) -> str | None:
-        """`inv up`: the app container is recreated with the new secret files (a new stack
-        object: it reads the env file as it is now)."""
-
-        open_stack(self.env, self.config.app_name, self.stack.images).start()
+        """`inv up`: the app container is recreated with the new secret files."""
+        roll_local(self.config, self.env, self.stack.images)
         return None
 
 
@@ -97,21 +124,4 @@ class VmDatabase(Database):
 
     def roll_app(self) -> str | None:
         """Deploy the serving release's image again with the env file as it is now."""
-
-        current = current_release(self.target)
-        facts = release_facts(self.target, current) if current else None
-        if facts is None:
-            raise CommandFailedError(f"{self.env.name} has no current release to roll")
-        close = getattr(self.target.runner, "close", None)
-        if close is not None:
-            close()
-        outcome = run_deploy(
-            self.config,
-            self.env.name,
-            version=facts.app_image,
-            dry_run=False,
-            yes=True,
-            ready_timeout=120,
-            backup=False,
-        )
-        return outcome.release if outcome else None
+        return roll_vm(self.config, self.env, self.target)

@@ -1,0 +1,89 @@
+"""The object store's side of `inv secrets.rotate`: the commands and their standard input
+(keys never on a command line), how the store's answers are judged (MinIO refused with the
+manual steps), the VM's key-file rewrite, and the env file written back."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from shipyard.envfile.load import interpolate, parse_env_text
+from shipyard.errors import CommandFailedError, ConfigError, RefusedError
+from shipyard.rotation import storekeys, storerotate
+
+OLD_ACCESS, OLD_SECRET = "OLDACCESSKEY00000001", "old-secret-key-with-32-characters-xx"
+NEW_ACCESS, NEW_SECRET = "NEWACCESSKEY00000002", "new-secret-key-with-32-characters-yy"
+
+
+def test_only_the_in_stack_store_is_rotated_here():
+    storekeys.require_in_stack("objectstore:9000")
+    with pytest.raises(ConfigError, match="not the in-stack object store") as caught:
+        storekeys.require_in_stack("s3.eu-west-1.amazonaws.com:443")
+    assert "create a new key at the provider" in (caught.value.hint or "")
+
+
+def test_keys_go_on_stdin_never_in_the_command():
+    assert storekeys.keys_command("add") == ["objectstore-keys", "add"]
+    assert storekeys.key_stdin(NEW_ACCESS, NEW_SECRET) == f"{NEW_ACCESS}\n{NEW_SECRET}\n".encode()
+    assert storekeys.key_stdin(OLD_ACCESS) == f"{OLD_ACCESS}\n".encode()
+    with pytest.raises(ValueError, match="unknown"):
+        storekeys.keys_command("list")
+
+
+def test_a_store_without_objectstore_keys_is_refused_with_the_minio_steps():
+    missing = 'OCI runtime exec failed: exec: "objectstore-keys": executable file not found'
+    with pytest.raises(RefusedError, match="cannot accept a second key") as caught:
+        storekeys.judge_check(126, "", missing)
+    assert "mc admin user svcacct add" in (caught.value.hint or "")
+    assert caught.value.exit_code == 3
+    with pytest.raises(RefusedError):
+        storekeys.judge_change("add", 127, "")
+
+
+def test_a_key_the_store_does_not_take_changes_nothing_and_says_so():
+    storekeys.judge_check(0, "the key is accepted\n", "")
+    with pytest.raises(ConfigError, match="does not accept S3_ACCESS_KEY / S3_SECRET_KEY"):
+        storekeys.judge_check(1, "the key is refused\n", "")
+    with pytest.raises(CommandFailedError, match="check failed: the S3 API does not answer"):
+        storekeys.judge_check(1, "the S3 API does not answer\n", "")
+    storekeys.judge_change("remove", 0, "")
+    with pytest.raises(CommandFailedError, match=r"add failed: .*does not accept the key"):
+        storekeys.judge_change("add", 1, "objectstore-keys add: the S3 API does not accept the key")
+
+
+def test_the_vm_key_files_are_rewritten_from_stdin_as_the_stores_user(tmp_path):
+    argv = storekeys.store_files_argv("sha256:abc", "/srv/docstore/shared/secrets/objectstore")
+    assert argv[:6] == ["docker", "run", "--rm", "--network", "none", "--interactive"]
+    assert "/srv/docstore/shared/secrets/objectstore:/keys" in argv
+    assert argv[argv.index("--user") + 1] == "0:0"
+    assert not any(NEW_SECRET in arg for arg in argv)
+    # The script itself, run by a real shell against a real directory (no chown as non-root).
+    script = argv[-1].replace("chown 1000:1000", ": chown").replace("cd /keys", f"cd {tmp_path}")
+    old = tmp_path / "s3_secret_key"
+    old.write_text("old")
+    subprocess.run(
+        ["sh", "-c", script], input=storekeys.key_stdin(NEW_ACCESS, NEW_SECRET), check=True
+    )
+    assert (tmp_path / "s3_access_key").read_text() == NEW_ACCESS
+    assert old.read_text() == NEW_SECRET
+    assert oct(old.stat().st_mode & 0o777) == "0o400"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s3_access_key", "s3_secret_key"]
+
+
+def test_the_pair_is_written_together_and_every_other_line_kept():
+    text = f"# store\nS3_ACCESS_KEY={OLD_ACCESS}\nS3_SECRET_KEY={OLD_SECRET}\nS3_BUCKET=docs\n"
+    written = storerotate.with_key(text, NEW_ACCESS, "has $ and space")
+    values = interpolate(parse_env_text(written).entries)
+    assert values["S3_ACCESS_KEY"] == NEW_ACCESS
+    assert values["S3_SECRET_KEY"] == "has $ and space"
+    assert written.startswith("# store\n") and written.endswith("S3_BUCKET=docs\n")
+
+
+def test_the_plan_says_new_key_beside_the_old_before_the_app_moves():
+    lines = storerotate.plan_lines("sandbox", ".env.sandbox", is_local=False)
+    assert lines[0] == "Rotate the object store key (S3_ACCESS_KEY and S3_SECRET_KEY) of sandbox:"
+    steps = "\n".join(lines)
+    assert steps.index("beside the old") < steps.index("roll the app") < steps.index("refuses")
+    assert "shared/secrets" in steps and "zero-downtime deploy" in steps
+    assert "`inv up`" in "\n".join(storerotate.plan_lines("local", ".env", is_local=True))
