@@ -38,13 +38,13 @@ class LocalObjectStore(ObjectStore):
     def __init__(self, config: ShipyardConfig, env: Environment) -> None:
         self.config = config
         self.env = env
-        self.stack = open_stack(env, config.app_name, resolve_images(config.images.source))
+        self.images = resolve_images(config.images.source)
 
     def _keys(self, action: str, stdin: bytes) -> CommandResult:
-        argv = self.stack.project.exec("objectstore", keys_command(action))
-        return self.stack.runner.run(
-            argv, env=self.stack.variables, stdin=stdin, timeout=KEYS_TIMEOUT
-        )
+        # A new stack object each time: it reads the env file as it is now.
+        stack = open_stack(self.env, self.config.app_name, self.images)
+        argv = stack.project.exec("objectstore", keys_command(action))
+        return stack.runner.run(argv, env=stack.variables, stdin=stdin, timeout=KEYS_TIMEOUT)
 
     def check(self, access_key: str, secret_key: str) -> None:
         """The running store must accept the env file's key and have `objectstore-keys`."""
@@ -65,8 +65,9 @@ class LocalObjectStore(ObjectStore):
         """Nothing: `inv up` writes the stack's secret files from the env file."""
 
     def roll_app(self) -> str | None:
-        """`inv up`: the app and the store are recreated from the new secret files."""
-        roll_local(self.config, self.env, self.stack.images)
+        """The local stack recreated from the new secret files (the store too: it starts
+        from the new key only)."""
+        roll_local(self.config, self.env, self.images)
         return None
 
 

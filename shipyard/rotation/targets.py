@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shipyard import dblogin
+from shipyard import dblogin, secretfiles
 from shipyard.config import Environment, ShipyardConfig
 from shipyard.deploy.dbcheck import login_argv
 from shipyard.deploy.orchestration import run_deploy
@@ -22,9 +22,16 @@ from shipyard.vm.target import Target
 
 
 def roll_local(config: ShipyardConfig, env: Environment, images: dict[str, str]) -> None:
-    """`inv up`: the containers whose secret files changed are recreated (a new stack
-    object: it reads the env file as it is now)."""
-    open_stack(env, config.app_name, images).start()
+    """The local stack recreated with the secret files of the env file as it is now (a new
+    stack object reads it), then the old secret files removed. Every container is
+    recreated: compose would keep the ones whose secret files moved, and nginx resolves
+    the app's address when it starts. Not zero-downtime; a VM's roll is."""
+    stack = open_stack(env, config.app_name, images)
+    argv = stack.project.up(wait_timeout=180, force_recreate=True)
+    stack.runner.run(argv, env=stack.variables, capture=True).raise_for_status(
+        "recreating the local stack with the new secret files"
+    )
+    secretfiles.prune_local(stack.secrets_root, stack.write_secrets())
 
 
 def roll_vm(config: ShipyardConfig, env: Environment, target: Target) -> str | None:
