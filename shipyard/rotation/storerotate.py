@@ -19,6 +19,9 @@ pair: the old one never stopped working. A failure in 5 leaves both accepted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from shipyard import console, masking
 from shipyard.config import ShipyardConfig
 from shipyard.deploy.orchestration import require_approval
@@ -27,7 +30,7 @@ from shipyard.envfile.load import parse_env_text, read_text
 from shipyard.envfile.references import is_reference
 from shipyard.envfile.schema import BY_NAME
 from shipyard.envfile.secrets import generate
-from shipyard.errors import CommandFailedError, ConfigError
+from shipyard.errors import CommandFailedError, ConfigError, ShipyardError
 from shipyard.rotation.envwrite import RotationOutcome, with_value, write_private
 from shipyard.rotation.storekeys import KEY_NAMES, ObjectStore, require_in_stack
 from shipyard.rotation.storetargets import LocalObjectStore, VmObjectStore
@@ -83,6 +86,13 @@ def rotate_store_key(
     store: ObjectStore = (
         LocalObjectStore(config, env) if env.is_local else VmObjectStore(config, env)
     )
+    release = rotate_with(store, path, text, values)
+    return RotationOutcome(env=env.name, name=SECRET, env_file=str(path), release=release)
+
+
+def rotate_with(store: ObjectStore, path: Path, text: str, values: Mapping[str, str]) -> str | None:
+    """Steps 1-5 of the module's order against `store`, for the env file at `path` (its
+    text and values as read); the release the app then runs, if any."""
     old_access, old_secret = values[ACCESS], values[SECRET]
     store.check(old_access, old_secret)
     new_access, new_secret = generate(BY_NAME[ACCESS]), generate(BY_NAME[SECRET])
@@ -102,13 +112,16 @@ def rotate_store_key(
     except BaseException:
         if store.restores_on_failure:
             write_private(path, text)
-            store.save_key_files(old_access, old_secret)
+            try:
+                store.save_key_files(old_access, old_secret)
+            except ShipyardError as exc:
+                console.warn(f"the store's key files may hold the new key: {exc}")
             _forget(store, new_access)
             console.warn(f"put {path.name} back: the app and the store keep the old key")
         else:
             console.warn(
-                f"{path.name} has the new key and the store accepts both: run `inv up`"
-                " again once the cause is fixed, then rotate again to retire the old key"
+                f"{path.name} has the new key, which the store accepts (it may have been"
+                " recreated from it already): run `inv up` once the cause is fixed"
             )
         raise
     console.done("the app runs on the new key")
@@ -121,12 +134,12 @@ def rotate_store_key(
             " from the new key files); or run `inv secrets.rotate` again",
         ) from exc
     console.done("the object store refuses the old key")
-    return RotationOutcome(env=env.name, name=SECRET, env_file=str(path), release=release)
+    return release
 
 
 def _forget(store: ObjectStore, access_key: str) -> None:
     """Remove a key that is not in use, warning (not raising) when that fails."""
     try:
         store.remove(access_key)
-    except CommandFailedError as exc:
+    except ShipyardError as exc:
         console.warn(f"the store may still accept the unused new key: {exc}")

@@ -87,3 +87,96 @@ def test_the_plan_says_new_key_beside_the_old_before_the_app_moves():
     assert steps.index("beside the old") < steps.index("roll the app") < steps.index("refuses")
     assert "shared/secrets" in steps and "zero-downtime deploy" in steps
     assert "`inv up`" in "\n".join(storerotate.plan_lines("local", ".env", is_local=True))
+
+
+class RecordingStore(storekeys.ObjectStore):
+    """An object store that keeps its keys in a set and records each step; `fail_at`
+    makes that step raise as the real one would."""
+
+    def __init__(self, fail_at: str = "", restores: bool = True) -> None:
+        self.keys = {OLD_ACCESS}
+        self.steps: list[str] = []
+        self.files = OLD_ACCESS
+        self.fail_at = fail_at
+        self.restores_on_failure = restores
+
+    def _step(self, name: str) -> None:
+        self.steps.append(name)
+        if name == self.fail_at:
+            raise CommandFailedError(f"{name} failed")
+
+    def check(self, access_key: str, secret_key: str) -> None:
+        self._step("check")
+        if access_key not in self.keys:
+            raise ConfigError("not accepted")
+
+    def add(self, access_key: str, secret_key: str) -> None:
+        self._step("add")
+        self.keys.add(access_key)
+
+    def remove(self, access_key: str) -> None:
+        self._step(f"remove {'old' if access_key == OLD_ACCESS else 'new'}")
+        self.keys.discard(access_key)
+
+    def save_key_files(self, access_key: str, secret_key: str) -> None:
+        self._step(f"files {'old' if access_key == OLD_ACCESS else 'new'}")
+        self.files = access_key
+
+    def roll_app(self) -> str | None:
+        self._step("roll")
+        return "20261203T120000Z-1.0.0"
+
+
+@pytest.fixture
+def env_file(tmp_path):
+    path = tmp_path / ".env.sandbox"
+    path.write_text(f"S3_ACCESS_KEY={OLD_ACCESS}\nS3_SECRET_KEY={OLD_SECRET}\nA=1\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_the_new_key_is_accepted_before_the_app_uses_it_and_the_old_removed_last(env_file):
+    store = RecordingStore()
+    text = env_file.read_text()
+    values = {"S3_ACCESS_KEY": OLD_ACCESS, "S3_SECRET_KEY": OLD_SECRET}
+    assert storerotate.rotate_with(store, env_file, text, values) == "20261203T120000Z-1.0.0"
+    assert store.steps == ["check", "add", "files new", "roll", "remove old"]
+    new = interpolate(parse_env_text(env_file.read_text()).entries)
+    assert store.keys == {new["S3_ACCESS_KEY"]} and store.files == new["S3_ACCESS_KEY"]
+    assert new["S3_SECRET_KEY"] not in (OLD_SECRET, "") and new["A"] == "1"
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_failed_roll_on_a_vm_puts_everything_back_and_the_old_key_still_works(env_file):
+    store = RecordingStore(fail_at="roll")
+    text = env_file.read_text()
+    values = {"S3_ACCESS_KEY": OLD_ACCESS, "S3_SECRET_KEY": OLD_SECRET}
+    with pytest.raises(CommandFailedError, match="roll failed"):
+        storerotate.rotate_with(store, env_file, text, values)
+    assert store.steps == ["check", "add", "files new", "roll", "files old", "remove new"]
+    assert env_file.read_text() == text
+    assert store.keys == {OLD_ACCESS} and store.files == OLD_ACCESS
+
+
+def test_a_key_the_store_refuses_changes_nothing(env_file):
+    store = RecordingStore()
+    store.keys = {"SOMEONEELSESKEY00001"}
+    text = env_file.read_text()
+    values = {"S3_ACCESS_KEY": OLD_ACCESS, "S3_SECRET_KEY": OLD_SECRET}
+    with pytest.raises(ConfigError):
+        storerotate.rotate_with(store, env_file, text, values)
+    assert store.steps == ["check"] and env_file.read_text() == text
+
+
+def test_a_failed_removal_says_the_app_runs_on_the_new_key(env_file, capsys):
+    store = RecordingStore(fail_at="remove old")
+    text = env_file.read_text()
+    values = {"S3_ACCESS_KEY": OLD_ACCESS, "S3_SECRET_KEY": OLD_SECRET}
+    with pytest.raises(CommandFailedError, match="the app runs on the new key, but") as caught:
+        storerotate.rotate_with(store, env_file, text, values)
+    assert "next restarts" in (caught.value.hint or "")
+    assert env_file.read_text() != text  # the app runs on the new key: it stays
+    local = RecordingStore(fail_at="roll", restores=False)
+    with pytest.raises(CommandFailedError):
+        storerotate.rotate_with(local, env_file, env_file.read_text(), values)
+    assert "run `inv up` once the cause is fixed" in capsys.readouterr().err
