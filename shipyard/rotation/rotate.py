@@ -8,7 +8,8 @@ Order, so that no step can lock the app out:
    input (never a command line); if it fails, the env file is put back;
 4. the app moves onto the new password: on a VM, a deploy of the serving image (new app
    container beside the old, the gate, the switch: zero downtime; the old container keeps
-   its open database sessions, which a password change does not end); locally, `inv up`.
+   its open database sessions, which a password change does not end); locally, the stack
+   is recreated from the new secret files.
 
 The object store's key pair (S3_ACCESS_KEY / S3_SECRET_KEY) is rotated in its own order,
 new key beside the old first: shipyard.rotation.storerotate.
@@ -68,7 +69,11 @@ def rotate(
         f"write a new random {name} to {path.name} (mode 0600)",
         f"ALTER ROLE {values['POSTGRES_USER']} in the database (the statement on stdin)",
         "roll the app onto it: "
-        + ("`inv up`" if env.is_local else "a zero-downtime deploy of the serving image"),
+        + (
+            "the local stack recreated from the new secret files"
+            if env.is_local
+            else "a zero-downtime deploy of the serving image"
+        ),
     ]
     lines = [f"Rotate {name} of {env.name}:"]
     lines += [f"  {number}. {step}" for number, step in enumerate(steps, start=1)]

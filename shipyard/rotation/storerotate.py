@@ -11,7 +11,7 @@ Order, so that no step can lock the app out:
    on a VM the store's key files in shared/secrets too (for its next start);
 4. the app moves onto the new pair: on a VM a zero-downtime deploy of the serving image,
    whose gate waits for the new container's /ready (a signed request to the bucket with
-   the new key); locally `inv up`;
+   the new key); locally the stack is recreated from the new secret files;
 5. the store refuses the old pair (and the shim checks that it does).
 A failure in 2-4 on a VM puts the env file and the key files back and removes the new
 pair: the old one never stopped working. A failure in 5 leaves both accepted.
@@ -52,7 +52,11 @@ def plan_lines(env_name: str, env_file: str, is_local: bool) -> list[str]:
         f"write the new {ACCESS} and {SECRET} to {env_file} (mode 0600)"
         + ("" if is_local else " and to the store's key files in shared/secrets"),
         "roll the app onto it: "
-        + ("`inv up`" if is_local else "a zero-downtime deploy of the serving image"),
+        + (
+            "the local stack recreated from the new secret files"
+            if is_local
+            else "a zero-downtime deploy of the serving image"
+        ),
         "the store refuses the old key",
     ]
     lines = [f"Rotate the object store key ({ACCESS} and {SECRET}) of {env_name}:"]
