@@ -157,4 +157,4 @@ class ObjectStore:
 
     restores_on_failure: bool = True
     """Whether the env file is put back when roll_app fails (False where the roll already
-    restarted the store with the new key: locally, `inv up`)."""
+    recreated the store from the new key: locally)."""

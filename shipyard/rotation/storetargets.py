@@ -1,5 +1,5 @@
 """Where `inv secrets.rotate` changes the object store's keys: the local stack's
-objectstore container (the app follows with `inv up`, which recreates the store from the
+objectstore container (the app follows when the stack is recreated, the store too, from the
 new key files too), or a VM's (the app follows with a zero-downtime deploy; the store keeps
 running, and its key files in shared/secrets are rewritten for its next start)."""
 
@@ -57,12 +57,12 @@ class LocalObjectStore(ObjectStore):
         judge_change("add", result.exit_code, result.stderr)
 
     def remove(self, access_key: str) -> None:
-        """The store refuses the old key (already so when `inv up` recreated it)."""
+        """The store refuses the old key (already so once the stack was recreated)."""
         result = self._keys("remove", key_stdin(access_key))
         judge_change("remove", result.exit_code, result.stderr)
 
     def save_key_files(self, access_key: str, secret_key: str) -> None:
-        """Nothing: `inv up` writes the stack's secret files from the env file."""
+        """Nothing: the roll writes the stack's secret files from the env file."""
 
     def roll_app(self) -> str | None:
         """The local stack recreated from the new secret files (the store too: it starts

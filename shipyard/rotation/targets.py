@@ -1,5 +1,5 @@
 """Where `inv secrets.rotate` changes the database password, and how the app moves onto
-it: the local stack (`inv up`), or a VM (a zero-downtime deploy of the serving image).
+it: the local stack (recreated), or a VM (a zero-downtime deploy of the serving image).
 The object store's keys use the same two rolls (shipyard.rotation.storetargets)."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _require_opens(login: dblogin.LoginResult, env: Environment) -> None:
 
 
 class LocalDatabase(Database):
-    """The local stack's database; the app follows with `inv up`."""
+    """The local stack's database; the app follows when the stack is recreated."""
 
     def __init__(self, config: ShipyardConfig, env: Environment) -> None:
 
@@ -89,7 +89,7 @@ class LocalDatabase(Database):
         judge_alter(result.exit_code, result.stderr)
 
     def roll_app(self) -> str | None:
-        """`inv up`: the app container is recreated with the new secret files."""
+        """The local stack recreated with the new secret files."""
         roll_local(self.config, self.env, self.stack.images)
         return None
 
