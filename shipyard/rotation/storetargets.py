@@ -1,6 +1,6 @@
 """Where `inv secrets.rotate` changes the object store's keys: the local stack's
-objectstore container (the app follows when the stack is recreated, the store too, from the
-new key files too), or a VM's (the app follows with a zero-downtime deploy; the store keeps
+objectstore container (the app follows when the stack is recreated from the new secret
+files, the store too), or a VM's (the app follows with a zero-downtime deploy; the store keeps
 running, and its key files in shared/secrets are rewritten for its next start)."""
 
 from __future__ import annotations
