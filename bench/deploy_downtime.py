@@ -1,5 +1,6 @@
 """Requests dropped while the app changes version on the sandbox VM: during `inv deploy`,
-during `inv rollback`, during `inv secrets.rotate` (a new database password), and (the
+during `inv rollback`, during `inv secrets.rotate` (a new database password, then a new
+object store key), and (the
 baseline) during a plain `docker compose up -d --force-recreate app` with nginx's live
 socket pointed at the new container once it listens.
 Prints, for each: requests sent, failed, retried, and the longest gap between two
@@ -98,6 +99,10 @@ def main() -> int:
         rotate = ("secrets.rotate", "--env", "sandbox", "--name", "POSTGRES_PASSWORD")
         figures["inv secrets.rotate (POSTGRES_PASSWORD)"] = under_load(
             sandbox, lambda: must(run_inv(*rotate, env=sandbox.overrides()))
+        )
+        store_key = ("secrets.rotate", "--env", "sandbox", "--name", "S3_SECRET_KEY")
+        figures["inv secrets.rotate (S3_SECRET_KEY)"] = under_load(
+            sandbox, lambda: must(run_inv(*store_key, env=sandbox.overrides()))
         )
         figures["compose up -d --force-recreate (baseline)"] = under_load(
             sandbox, lambda: compose_recreate(sandbox)

@@ -50,11 +50,16 @@ class ComposeProject:
         wait: bool = True,
         wait_timeout: int = 180,
         build: bool = False,
+        force_recreate: bool = False,
     ) -> list[str]:
-        """Start (or converge) services in the background, optionally waiting until healthy."""
+        """Start (or converge) services in the background, optionally waiting until healthy.
+        `force_recreate`: new containers even when compose sees no change (it does not see
+        a secret file that moved: the service's config hash names the secret, not its file)."""
         argv = [*self.base(), "up", "--detach", "--remove-orphans"]
         if not build:
             argv.append("--no-build")
+        if force_recreate:
+            argv.append("--force-recreate")
         if wait:
             argv += ["--wait", "--wait-timeout", str(wait_timeout)]
         return [*argv, *services]

@@ -12,14 +12,14 @@ def offline_sh_argv(
     *,
     volumes: Sequence[str] = (),
     user: str | None = None,
-    stdin: bool = False,
+    interactive: bool = False,
 ) -> list[str]:
     """`docker run --rm --network none` of `image` running `sh -c script` with `volumes`
     (`HOST:CONTAINER[:ro]`) mounted; `args` become the script's "$1"... (with "sh" as $0).
-    `stdin`: the script reads the caller's standard input (`docker run -i`)."""
+    `interactive` keeps standard input open (`-i`): how a script is handed secrets."""
     argv = ["docker", "run", "--rm", "--network", "none"]
-    if stdin:
-        argv.append("-i")
+    if interactive:
+        argv.append("--interactive")
     if user is not None:
         argv += ["--user", user]
     argv += ["--entrypoint", "sh"]

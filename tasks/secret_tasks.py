@@ -12,7 +12,7 @@ from shipyard.config import load_config
 @task(
     help={
         "env": "environment (local, sandbox, staging, production)",
-        "name": "the secret to change: POSTGRES_PASSWORD",
+        "name": "the secret to change: POSTGRES_PASSWORD, or S3_SECRET_KEY (with S3_ACCESS_KEY)",
         "dry-run": "print the steps and change nothing",
         "yes": "do not ask for confirmation (environments that require approval)",
         "json": "print the result as JSON",

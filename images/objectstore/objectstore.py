@@ -7,6 +7,8 @@ its command, environment and health check:
 
     minio server /data --console-address ":9001"   SeaweedFS (`weed mini`), S3 API on :9000
     mc ready local                                  exit 0 when the S3 API answers
+    objectstore-keys check|add|remove               a second key beside the root one, for a
+                                                    rotation without a restart (keys on stdin)
 
 The S3 server is SeaweedFS's: objects are stored on disk under the data directory (the
 volume), memory stays bounded whatever the object sizes, and every request must carry an
@@ -18,10 +20,15 @@ its command line. There is no web console on --console-address.
 from __future__ import annotations
 
 import argparse
+import datetime
+import hashlib
+import hmac
+import http.client
 import json
 import os
+import signal
 import sys
-import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +39,12 @@ WEED = "/usr/local/bin/weed"
 HEALTH_PATH = "/healthz"
 DEFAULT_GOMEMLIMIT = "256MiB"
 """Go's soft memory limit for `weed`: the heap is collected before it grows past this."""
+STATE_DIR = "/tmp/shipyard-objectstore"  # noqa: S108 - the container's own /tmp, checked
+"""Private directory (0700, the container's own filesystem, never the volume) of the
+identity file SeaweedFS reads and of its process id, for `objectstore-keys`."""
+IDENTITY_FILE = "s3.json"
+PID_FILE = "weed.pid"
+RELOAD_WAIT_SECONDS = 15.0
 READER_BUDGET_MB = 64
 """Memory for the S3 gateway's read buffers across all GETs. SeaweedFS's default is
 unlimited: a 1 GB GET then held most of the object in memory and the 1 GiB container was
@@ -80,13 +93,25 @@ def s3_identities(user: str, password: str) -> dict[str, object]:
     }
 
 
-def write_identities(user: str, password: str) -> str:
-    """The identity file, mode 0600 in a fresh private directory; its path."""
-    directory = tempfile.mkdtemp(prefix="shipyard-objectstore-")
-    path = os.path.join(directory, "s3.json")
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def write_private_json(path: str, document: object) -> None:
+    """Replace `path` with `document` atomically (a temporary file renamed over it), 0600."""
+    temporary = f"{path}.tmp-{os.getpid()}"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(s3_identities(user, password), handle)
+        json.dump(document, handle)
+    os.replace(temporary, path)
+
+
+def write_identities(user: str, password: str, directory: str = STATE_DIR) -> str:
+    """The identity file with the root credentials only, mode 0600 in `directory` (0700,
+    created when missing); its path. A start always begins from the root credentials: a
+    key added by `objectstore-keys add` lasts until the container restarts."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    if os.stat(directory).st_uid != os.geteuid():
+        raise SystemExit(f"ERROR {directory} belongs to another user: remove it")
+    os.chmod(directory, 0o700)
+    path = os.path.join(directory, IDENTITY_FILE)
+    write_private_json(path, s3_identities(user, password))
     return path
 
 
@@ -167,6 +192,8 @@ def minio_main(argv: list[str], environ: dict[str, str]) -> int:
         if not key.startswith(("MINIO_ROOT_", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY"))
     }
     child_env.setdefault("GOMEMLIMIT", DEFAULT_GOMEMLIMIT)
+    with open(os.path.join(STATE_DIR, PID_FILE), "w", encoding="utf-8") as handle:
+        handle.write(str(os.getpid()))  # execve keeps the process id: weed's
     os.execve(WEED, argv_weed, child_env)  # noqa: S606 - a fixed binary, no shell
     return 1  # pragma: no cover - execve does not return
 
@@ -210,12 +237,171 @@ def mc_main(argv: list[str], environ: dict[str, str]) -> int:
     return 0
 
 
+# --- objectstore-keys ------------------------------------------------------------------
+
+
+def sigv4_headers(
+    host: str, access_key: str, secret_key: str, now: datetime.datetime
+) -> dict[str, str]:
+    """Headers of an AWS Signature V4 `GET /` (ListBuckets) to `host`, region us-east-1."""
+    stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    payload = hashlib.sha256(b"").hexdigest()
+    signed = "host;x-amz-content-sha256;x-amz-date"
+    canonical = (
+        f"GET\n/\n\nhost:{host}\nx-amz-content-sha256:{payload}\nx-amz-date:{stamp}\n\n"
+        f"{signed}\n{payload}"
+    )
+    scope = f"{day}/us-east-1/s3/aws4_request"
+    to_sign = (
+        f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n" + hashlib.sha256(canonical.encode()).hexdigest()
+    )
+    key = f"AWS4{secret_key}".encode()
+    for part in (day, "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return {
+        "Host": host,
+        "x-amz-date": stamp,
+        "x-amz-content-sha256": payload,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
+        f"SignedHeaders={signed}, Signature={signature}",
+    }
+
+
+def key_accepted(port: int, access_key: str, secret_key: str) -> bool | None:
+    """Whether the S3 API on 127.0.0.1:`port` accepts a request signed with the key (None
+    when it does not answer)."""
+    host = f"127.0.0.1:{port}"
+    now = datetime.datetime.now(datetime.UTC)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/", headers=sigv4_headers(host, access_key, secret_key, now))
+        return connection.getresponse().status == 200
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def with_key(document: dict[str, object], access_key: str, secret_key: str) -> bool:
+    """Add the key to the root identity of `document` (changed in place); False when it is
+    there already. ValueError when the access key is there with another secret."""
+    credentials = root_credential_list(document)
+    for credential in credentials:
+        if credential.get("accessKey") == access_key:
+            if credential.get("secretKey") != secret_key:
+                raise ValueError("that access key is there already, with another secret key")
+            return False
+    credentials.append({"accessKey": access_key, "secretKey": secret_key})
+    return True
+
+
+def without_key(document: dict[str, object], access_key: str) -> bool:
+    """Remove the key from the root identity of `document` (in place); False when it was
+    not there. ValueError rather than remove the last key."""
+    credentials = root_credential_list(document)
+    kept = [c for c in credentials if c.get("accessKey") != access_key]
+    if len(kept) == len(credentials):
+        return False
+    if not kept:
+        raise ValueError("that is the only key: add its successor first")
+    credentials[:] = kept
+    return True
+
+
+def root_credential_list(document: dict[str, object]) -> list[dict[str, str]]:
+    """The credentials list of the identity named root (shared with `document`)."""
+    identities = document.get("identities")
+    if isinstance(identities, list):
+        for identity in identities:
+            if isinstance(identity, dict) and identity.get("name") == "root":
+                credentials = identity.setdefault("credentials", [])
+                if isinstance(credentials, list):
+                    return credentials
+    raise ValueError("the identity file has no root identity")
+
+
+def read_stdin_lines(count: int) -> list[str]:
+    """`count` lines of standard input (keys are never arguments), without line breaks."""
+    lines = [sys.stdin.readline().rstrip("\n") for _ in range(count)]
+    if not all(lines):
+        raise ValueError(f"expected {count} non-empty line(s) on standard input")
+    return lines
+
+
+def reload_weed(state_dir: str) -> None:
+    """SIGHUP to SeaweedFS: it reads its S3 identity file again (no restart, open
+    connections and requests in flight carry on)."""
+    with open(os.path.join(state_dir, PID_FILE), encoding="utf-8") as handle:
+        os.kill(int(handle.read().strip()), signal.SIGHUP)
+
+
+def wait_for(accepted: bool, port: int, access_key: str, secret_key: str) -> bool:
+    """Poll until the S3 API accepts (or refuses) the key; whether it did in time."""
+    deadline = time.monotonic() + RELOAD_WAIT_SECONDS
+    while True:
+        if key_accepted(port, access_key, secret_key) is accepted:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+def keys_main(argv: list[str], environ: dict[str, str], state_dir: str = STATE_DIR) -> int:
+    """`objectstore-keys check|add|remove`: the keys SeaweedFS accepts, keys on stdin.
+
+    check: ACCESS and SECRET lines; exit 0 when the S3 API accepts them, 1 when not.
+    add: ACCESS and SECRET lines; the root identity gets that key beside its others.
+    remove: an ACCESS line; the root identity loses that key (never its last one).
+    add and remove reload SeaweedFS (SIGHUP) and wait until the change is in force.
+    Exit 0 done, 1 failed, 2 bad input. Keys are never printed."""
+    port = split_address(environ.get("MINIO_ADDRESS", DEFAULT_ADDRESS))[1]
+    if len(argv) != 1 or argv[0] not in {"check", "add", "remove"}:
+        print("usage: objectstore-keys check|add|remove (keys on stdin)", file=sys.stderr)
+        return 2
+    path = os.path.join(state_dir, IDENTITY_FILE)
+    try:
+        if argv[0] == "check":
+            access_key, secret_key = read_stdin_lines(2)
+            accepted = key_accepted(port, access_key, secret_key)
+            print(
+                {True: "the key is accepted", False: "the key is refused"}.get(
+                    accepted, "the S3 API does not answer"
+                )
+            )
+            return 0 if accepted else 1
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+        if argv[0] == "add":
+            access_key, secret_key = read_stdin_lines(2)
+            changed, want = with_key(document, access_key, secret_key), True
+        else:
+            (access_key,) = read_stdin_lines(1)
+            secret_key, want = "-", False
+            changed = without_key(document, access_key)
+        if changed:
+            write_private_json(path, document)
+            reload_weed(state_dir)
+    except (ValueError, OSError) as exc:
+        print(f"objectstore-keys {argv[0]}: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    if not wait_for(want, port, access_key, secret_key):
+        state = "accept" if want else "refuse"
+        print(f"objectstore-keys {argv[0]}: the S3 API does not {state} the key", file=sys.stderr)
+        return 1
+    count = len(root_credential_list(document))
+    print(f"{'added' if want else 'removed'} a key: the store accepts {count} key(s)")
+    return 0
+
+
 def main() -> int:
     """Dispatch on the name this file was called by."""
     tool = os.path.basename(sys.argv[0])
     environ = dict(os.environ)
     if tool in {"mc", "mc.py"}:
         return mc_main(sys.argv[1:], environ)
+    if tool == "objectstore-keys":
+        return keys_main(sys.argv[1:], environ)
     return minio_main(sys.argv[1:], environ)
 
 

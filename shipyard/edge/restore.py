@@ -169,7 +169,7 @@ def swap_in_argv(image: str, layout: CertsLayout, stamp: str) -> list[str]:
         stage=_STAGE, certs=CONTAINER_CERTS, members=" ".join(MEMBERS), pem=EDGE_PEM
     )
     return offline_sh_argv(
-        image, script, [stamp], volumes=[f"{layout.root}:{CONTAINER_CERTS}"], stdin=True
+        image, script, [stamp], volumes=[f"{layout.root}:{CONTAINER_CERTS}"], interactive=True
     )
 
 

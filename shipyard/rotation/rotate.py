@@ -8,19 +8,14 @@ Order, so that no step can lock the app out:
    input (never a command line); if it fails, the env file is put back;
 4. the app moves onto the new password: on a VM, a deploy of the serving image (new app
    container beside the old, the gate, the switch: zero downtime; the old container keeps
-   its open database sessions, which a password change does not end); locally, `inv up`.
+   its open database sessions, which a password change does not end); locally, the stack
+   is recreated from the new secret files.
 
-The object store's keys are not rotated here: S3_ACCESS_KEY / S3_SECRET_KEY are the in-stack
-store's root credentials, which MinIO reads only when it starts (changing them restarts the
-store, and every object request fails meanwhile), and the stand-in has no user API to add a
-second key before retiring the first.
+The object store's key pair (S3_ACCESS_KEY / S3_SECRET_KEY) is rotated in its own order,
+new key beside the old first: shipyard.rotation.storerotate.
 """
 
 from __future__ import annotations
-
-import os
-from dataclasses import dataclass
-from pathlib import Path
 
 from shipyard import console, masking
 from shipyard.config import ShipyardConfig
@@ -28,74 +23,37 @@ from shipyard.deploy.orchestration import require_approval
 from shipyard.envfile.check import require_valid_env_file
 from shipyard.envfile.load import parse_env_text, read_text
 from shipyard.envfile.references import is_reference
-from shipyard.envfile.render import format_assignment
 from shipyard.envfile.schema import BY_NAME
 from shipyard.envfile.secrets import generate
 from shipyard.errors import ConfigError
+from shipyard.rotation.envwrite import RotationOutcome, with_value, write_private
 from shipyard.rotation.role import Database
+from shipyard.rotation.storekeys import KEY_NAMES
+from shipyard.rotation.storerotate import rotate_store_key
 from shipyard.rotation.targets import LocalDatabase, VmDatabase
 
-ROTATABLE = ("POSTGRES_PASSWORD",)
-OBJECT_STORE_KEYS = ("S3_ACCESS_KEY", "S3_SECRET_KEY")
-
-
-@dataclass(frozen=True)
-class RotationOutcome:
-    """What a rotation did (never the value)."""
-
-    env: str
-    name: str
-    env_file: str
-    release: str | None
-    """The release the app now runs (a VM), None locally."""
+ROTATABLE = ("POSTGRES_PASSWORD", *KEY_NAMES)
+__all__ = ["RotationOutcome", "require_rotatable", "rotate", "with_value", "write_private"]
 
 
 def require_rotatable(name: str) -> None:
     """ConfigError (exit 2) for a variable `inv secrets.rotate` cannot change, saying why."""
     if name in ROTATABLE:
         return
-    if name in OBJECT_STORE_KEYS:
-        raise ConfigError(
-            f"{name} cannot be rotated without downtime: it is the in-stack object store's"
-            " root credential, read only when the store starts (a change restarts it), and"
-            " the store has no user API to add a second key first",
-            hint="change it in a maintenance window: edit the env file, recreate the"
-            " objectstore, then deploy; docs/configuration.md, Rotating a secret",
-        )
     raise ConfigError(
         f"{name}: `inv secrets.rotate` changes {', '.join(ROTATABLE)}",
         hint="other secrets are changed in the env file, then deployed",
     )
 
 
-def with_value(text: str, name: str, value: str) -> str:
-    """`text` with the statement that sets `name` replaced by `name=value` (quoted when the
-    value needs it); every other line is kept as written. ConfigError when the file does
-    not set `name`."""
-    parsed = parse_env_text(text)
-    entries = [entry for entry in parsed.entries if entry.key == name]
-    if not entries:
-        raise ConfigError(f"the env file does not set {name}")
-    entry = entries[-1]
-    line = format_assignment(name, value)
-    lines = [*parsed.lines[: entry.line - 1], line, *parsed.lines[entry.end_line :]]
-    return "\n".join(lines)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace `path` with `text` atomically (a temporary file renamed over it), mode 0600."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    temporary.rename(path)
-
-
 def rotate(
     config: ShipyardConfig, env_name: str, name: str, *, dry_run: bool, yes: bool
 ) -> RotationOutcome | None:
-    """Rotate `name` in environment `env_name` (None for --dry-run)."""
+    """Rotate `name` in environment `env_name` (None for --dry-run); either name of the
+    object store's key pair rotates the pair."""
     require_rotatable(name)
+    if name in KEY_NAMES:
+        return rotate_store_key(config, env_name, dry_run=dry_run, yes=yes)
     env = config.environment(env_name)
     path = env.path(env.env_file)
     text = read_text(path)
@@ -111,7 +69,11 @@ def rotate(
         f"write a new random {name} to {path.name} (mode 0600)",
         f"ALTER ROLE {values['POSTGRES_USER']} in the database (the statement on stdin)",
         "roll the app onto it: "
-        + ("`inv up`" if env.is_local else "a zero-downtime deploy of the serving image"),
+        + (
+            "the local stack recreated from the new secret files"
+            if env.is_local
+            else "a zero-downtime deploy of the serving image"
+        ),
     ]
     lines = [f"Rotate {name} of {env.name}:"]
     lines += [f"  {number}. {step}" for number, step in enumerate(steps, start=1)]

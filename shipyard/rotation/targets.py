@@ -1,11 +1,12 @@
 """Where `inv secrets.rotate` changes the database password, and how the app moves onto
-it: the local stack (`inv up`), or a VM (a zero-downtime deploy of the serving image)."""
+it: the local stack (recreated), or a VM (a zero-downtime deploy of the serving image).
+The object store's keys use the same two rolls (shipyard.rotation.storetargets)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shipyard import dblogin
+from shipyard import dblogin, secretfiles
 from shipyard.config import Environment, ShipyardConfig
 from shipyard.deploy.dbcheck import login_argv
 from shipyard.deploy.orchestration import run_deploy
@@ -20,6 +21,41 @@ from shipyard.vm.releases import current_release, release_facts
 from shipyard.vm.target import Target
 
 
+def roll_local(config: ShipyardConfig, env: Environment, images: dict[str, str]) -> None:
+    """The local stack recreated with the secret files of the env file as it is now (a new
+    stack object reads it), then the old secret files removed. Every container is
+    recreated: compose would keep the ones whose secret files moved, and nginx resolves
+    the app's address when it starts. Not zero-downtime; a VM's roll is."""
+    stack = open_stack(env, config.app_name, images)
+    argv = stack.project.up(wait_timeout=180, force_recreate=True)
+    stack.runner.run(argv, env=stack.variables, capture=True).raise_for_status(
+        "recreating the local stack with the new secret files"
+    )
+    secretfiles.prune_local(stack.secrets_root, stack.write_secrets())
+
+
+def roll_vm(config: ShipyardConfig, env: Environment, target: Target) -> str | None:
+    """Deploy the serving release's image again with the env file as it is now (the
+    zero-downtime switch and its gate); the release the app then runs."""
+    current = current_release(target)
+    facts = release_facts(target, current) if current else None
+    if facts is None:
+        raise CommandFailedError(f"{env.name} has no current release to roll")
+    close = getattr(target.runner, "close", None)
+    if close is not None:
+        close()
+    outcome = run_deploy(
+        config,
+        env.name,
+        version=facts.app_image,
+        dry_run=False,
+        yes=True,
+        ready_timeout=120,
+        backup=False,
+    )
+    return outcome.release if outcome else None
+
+
 def _require_opens(login: dblogin.LoginResult, env: Environment) -> None:
     if login.verdict is not dblogin.Verdict.OPENS:
         raise ConfigError(
@@ -30,7 +66,7 @@ def _require_opens(login: dblogin.LoginResult, env: Environment) -> None:
 
 
 class LocalDatabase(Database):
-    """The local stack's database; the app follows with `inv up`."""
+    """The local stack's database; the app follows when the stack is recreated."""
 
     def __init__(self, config: ShipyardConfig, env: Environment) -> None:
 
@@ -53,10 +89,8 @@ class LocalDatabase(Database):
         judge_alter(result.exit_code, result.stderr)
 
     def roll_app(self) -> str | None:
-        """`inv up`: the app container is recreated with the new secret files (a new stack
-        object: it reads the env file as it is now)."""
-
-        open_stack(self.env, self.config.app_name, self.stack.images).start()
+        """The local stack recreated with the new secret files."""
+        roll_local(self.config, self.env, self.stack.images)
         return None
 
 
@@ -97,21 +131,4 @@ class VmDatabase(Database):
 
     def roll_app(self) -> str | None:
         """Deploy the serving release's image again with the env file as it is now."""
-
-        current = current_release(self.target)
-        facts = release_facts(self.target, current) if current else None
-        if facts is None:
-            raise CommandFailedError(f"{self.env.name} has no current release to roll")
-        close = getattr(self.target.runner, "close", None)
-        if close is not None:
-            close()
-        outcome = run_deploy(
-            self.config,
-            self.env.name,
-            version=facts.app_image,
-            dry_run=False,
-            yes=True,
-            ready_timeout=120,
-            backup=False,
-        )
-        return outcome.release if outcome else None
+        return roll_vm(self.config, self.env, self.target)

@@ -1,8 +1,8 @@
 """Secrets on the sandbox VM, as a new user meets them: after a deploy no secret is in
 `docker inspect` of any container, in the VM's process list, or in the release directory
 outside private files; a release whose database password does not open the database is
-refused before any app container starts; `inv secrets.rotate` changes the password under
-load without a failed request."""
+refused before any app container starts; `inv secrets.rotate` changes the password, and
+the object store's key pair, under load without a failed request."""
 
 from __future__ import annotations
 
@@ -50,9 +50,11 @@ def app_containers_ever(sandbox: IsolatedSandbox) -> list[str]:
 
 @dataclass
 class DocumentsPoller:
-    """GETs /documents (a database query per request) through nginx until stopped."""
+    """GETs /documents (a database query per request), or another `path`, through nginx
+    until stopped."""
 
     url: str
+    path: str = "/documents"
     statuses: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -71,7 +73,7 @@ class DocumentsPoller:
         with httpx.Client(timeout=5) as client:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 try:
-                    self.statuses.append(client.get(f"{self.url}/documents").status_code)
+                    self.statuses.append(client.get(f"{self.url}{self.path}").status_code)
                 except httpx.HTTPError as exc:
                     self.errors.append(repr(exc))
                 time.sleep(0.05)
@@ -193,3 +195,60 @@ def test_rotate_changes_the_password_under_load_without_a_failed_request(
     # The database now takes the new password only, and a later deploy just works.
     again = deploy(deployed)
     assert again.returncode == 0, again.stderr
+
+
+def store_accepts(sandbox: IsolatedSandbox, access_key: str, secret_key: str) -> bool:
+    """Whether the VM's object store accepts the key (a SigV4 request made inside its
+    container by the stand-in's `objectstore-keys check`; the key on standard input)."""
+    import subprocess
+
+    name = on_vm(sandbox, "docker", "ps", "--quiet", "--filter", "name=docstore-objectstore-1")
+    result = subprocess.run(
+        ["docker", "exec", "-i", "--user", "deploy", sandbox.container, "docker", "exec",
+         "-i", name.stdout.strip(), "objectstore-keys", "check"],
+        input=f"{access_key}\n{secret_key}\n", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode == 0
+
+
+def test_rotate_changes_the_store_key_under_load_without_a_failed_request(
+    deployed: IsolatedSandbox,
+):
+    old = read_env_file(deployed.env_file)
+    created = httpx.post(
+        f"{deployed.public_url}/documents", params={"title": "kept"}, content=b"x" * 5000
+    )
+    assert created.status_code == 201, created.text
+    content = f"/documents/{created.json()['id']}/content"  # a signed S3 GET per request
+    with (
+        Poller(deployed.public_url) as poller,
+        DocumentsPoller(deployed.public_url, content) as downloads,
+    ):
+        result = run_inv(
+            "secrets.rotate", "--env", "sandbox", "--name", "S3_SECRET_KEY",
+            env=deployed.overrides(),
+        )  # fmt: skip
+        time.sleep(1)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "rotated S3_SECRET_KEY of sandbox" in output
+    new = read_env_file(deployed.env_file)
+    for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY"):
+        assert new[name] != old[name]
+        assert old[name] not in output and new[name] not in output
+    poller.assert_none_failed()
+    assert downloads.failed == [], f"failed downloads: {downloads.failed[:5]}"
+    assert len(poller.statuses) > 50 and len(downloads.statuses) > 50
+    assert not store_accepts(deployed, old["S3_ACCESS_KEY"], old["S3_SECRET_KEY"])
+    assert store_accepts(deployed, new["S3_ACCESS_KEY"], new["S3_SECRET_KEY"])
+    # The store's own key files (its next start) hold the new key, privately.
+    files = as_root(
+        deployed,
+        f"cd {ROOT}/shared/secrets/objectstore && stat -c '%u %a %n' * && cat s3_access_key",
+    )
+    assert files.splitlines() == [
+        "1000 400 s3_access_key", "1000 400 s3_secret_key", new["S3_ACCESS_KEY"],
+    ]  # fmt: skip
+    inspected = on_vm(deployed, "sh", "-c", "docker inspect $(docker ps -aq)").stdout
+    assert new["S3_SECRET_KEY"] not in inspected and new["S3_ACCESS_KEY"] not in inspected

@@ -12,11 +12,10 @@ from shipyard.errors import CommandFailedError, ConfigError
 from shipyard.rotation import role, rotate
 
 
-def test_only_the_database_password_is_rotated_and_the_store_keys_say_why():
-    rotate.require_rotatable("POSTGRES_PASSWORD")
-    with pytest.raises(ConfigError, match="root credential, read only when the store starts"):
-        rotate.require_rotatable("S3_SECRET_KEY")
-    with pytest.raises(ConfigError, match="changes POSTGRES_PASSWORD"):
+def test_the_database_password_and_the_store_key_pair_are_rotated_nothing_else():
+    for name in ("POSTGRES_PASSWORD", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
+        rotate.require_rotatable(name)
+    with pytest.raises(ConfigError, match="changes POSTGRES_PASSWORD, S3_ACCESS_KEY"):
         rotate.require_rotatable("LOG_LEVEL")
 
 

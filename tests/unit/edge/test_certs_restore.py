@@ -104,6 +104,6 @@ def test_the_swap_keeps_the_old_state_and_renames_each_member_into_place(tmp_pat
 
 def test_the_swap_runs_in_an_offline_container_reading_stdin():
     argv = swap_in_argv("lego:4.9", CertsLayout("/srv/app/shared/certs"), "s")
-    assert argv[:6] == ["docker", "run", "--rm", "--network", "none", "-i"]
+    assert argv[:6] == ["docker", "run", "--rm", "--network", "none", "--interactive"]
     assert "/srv/app/shared/certs:/certs" in argv
     assert argv[-1] == "s"

@@ -8,8 +8,10 @@ tests/integration/images/test_objectstore_standin.py.
 
 from __future__ import annotations
 
+import datetime
 import http.server
 import importlib.util
+import io
 import json
 import os
 import stat
@@ -40,19 +42,74 @@ def test_root_credentials_like_minio(tmp_path):
         shim.root_credentials({"MINIO_ROOT_USER": "admin", "MINIO_ROOT_PASSWORD": "short"})
 
 
-def test_the_identity_file_is_private_and_names_only_the_root_credentials():
-    path = shim.write_identities("docstore", "correct-horse-battery")
-    try:
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
-        with open(path, encoding="utf-8") as handle:
-            identities = json.load(handle)["identities"]
-        assert [i["credentials"] for i in identities] == [
-            [{"accessKey": "docstore", "secretKey": "correct-horse-battery"}]
-        ]
-    finally:
-        os.remove(path)
-        os.rmdir(os.path.dirname(path))
+def test_the_identity_file_is_private_and_names_only_the_root_credentials(tmp_path):
+    directory = str(tmp_path / "state")
+    path = shim.write_identities("docstore", "correct-horse-battery", directory)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    with open(path, encoding="utf-8") as handle:
+        identities = json.load(handle)["identities"]
+    assert [i["credentials"] for i in identities] == [
+        [{"accessKey": "docstore", "secretKey": "correct-horse-battery"}]
+    ]
+    # A restart starts again from the root credentials, whatever was added meanwhile.
+    assert shim.write_identities("other-root", "another-password", directory) == path
+    with open(path, encoding="utf-8") as handle:
+        credentials = json.load(handle)["identities"][0]["credentials"]
+    assert credentials == [{"accessKey": "other-root", "secretKey": "another-password"}]
+    assert sorted(os.listdir(directory)) == [shim.IDENTITY_FILE]
+
+
+def test_a_second_key_is_added_beside_the_root_one_and_the_last_is_never_removed():
+    document = shim.s3_identities("old-access-key-0001", "old-secret")
+    assert shim.with_key(document, "new-access-key-0002", "new-secret") is True
+    assert shim.with_key(document, "new-access-key-0002", "new-secret") is False
+    with pytest.raises(ValueError, match="another secret key"):
+        shim.with_key(document, "new-access-key-0002", "not-the-same")
+    assert [c["accessKey"] for c in shim.root_credential_list(document)] == [
+        "old-access-key-0001",
+        "new-access-key-0002",
+    ]
+    assert shim.without_key(document, "old-access-key-0001") is True
+    assert shim.without_key(document, "old-access-key-0001") is False
+    with pytest.raises(ValueError, match="only key"):
+        shim.without_key(document, "new-access-key-0002")
+    assert document["identities"][0]["actions"] == ["Admin", "Read", "List", "Tagging", "Write"]
+    with pytest.raises(ValueError, match="no root identity"):
+        shim.with_key({"identities": []}, "a", "b")
+
+
+def test_the_probe_is_signed_as_the_minio_sdk_signs():
+    from urllib.parse import urlsplit
+
+    from minio.credentials import Credentials
+    from minio.signer import sign_v4_s3
+
+    now = datetime.datetime(2026, 12, 3, 12, 0, 0, tzinfo=datetime.UTC)
+    ours = shim.sigv4_headers("127.0.0.1:9000", "access-key-00001", "the-secret-key", now)
+    headers = {k: v for k, v in ours.items() if k != "Authorization"}
+    theirs = sign_v4_s3(
+        method="GET",
+        url=urlsplit("http://127.0.0.1:9000/"),
+        region="us-east-1",
+        headers=headers,
+        credentials=Credentials("access-key-00001", "the-secret-key"),
+        content_sha256=ours["x-amz-content-sha256"],
+        date=now,
+    )
+    assert ours["Authorization"] == theirs["Authorization"]
+
+
+def test_keys_come_on_stdin_and_bad_input_exits_2(monkeypatch, tmp_path, capsys):
+    assert shim.keys_main([], {}, str(tmp_path)) == 2
+    assert shim.keys_main(["add", "key", "secret"], {}, str(tmp_path)) == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO("key-0000000001\nsecret\n"))
+    assert shim.keys_main(["add"], {}, str(tmp_path)) == 1  # no server started here
+    assert "No such file or directory" in capsys.readouterr().err
+    shim.write_identities("root-access-key1", "root-secret-key-1", str(tmp_path))
+    monkeypatch.setattr("sys.stdin", io.StringIO("only-one-line\n"))
+    assert shim.keys_main(["add"], {}, str(tmp_path)) == 2
+    assert "expected 2 non-empty line(s) on standard input" in capsys.readouterr().err
 
 
 def test_weed_stores_in_the_data_dir_serves_s3_on_the_address_and_phones_nobody():
