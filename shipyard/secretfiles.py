@@ -114,6 +114,28 @@ def write_local(root: Path, values: Mapping[str, str]) -> Path:
     return directory
 
 
+MOUNTS_FORMAT = (
+    '{{index .Config.Labels "com.docker.compose.service"}}{{range .Mounts}} {{.Source}}{{end}}'
+)
+"""`docker inspect --format` of a container: its compose service, then every mount's source."""
+
+
+def stale_services(inspected: str, root: Path, current: Path) -> list[str]:
+    """The services (from MOUNTS_FORMAT lines) whose containers mount secret files from a
+    directory under `root` other than `current`. Compose does not recreate them by itself:
+    its config hash names a secret, not the file behind it."""
+    stale: list[str] = []
+    for line in inspected.splitlines():
+        if not line.strip():
+            continue
+        service, *sources = line.split()
+        for source in map(Path, sources):
+            moved = source.is_relative_to(root) and not source.is_relative_to(current)
+            if moved and service not in stale:
+                stale.append(service)
+    return stale
+
+
 def prune_local(root: Path, keep: Path) -> None:
     """Remove every secrets directory under `root` but `keep` (once the containers that
     mounted the others are gone)."""

@@ -129,18 +129,49 @@ class LocalStack:
         is among them, it starts first and the env file's password must open it
         (`check_database_login`) before anything else starts."""
         require_port(self.runner, self.env.public_url, self.project.project)
+        stale = self.stale_secret_services()
         data = [name for name in DATA_SERVICES if not services or name in services]
         if "db" in data:
             self._compose(
-                self.converge_project.up(data, wait_timeout=wait_timeout),
+                self.converge_project.up(
+                    data, wait_timeout=wait_timeout, force_recreate=bool(set(data) & set(stale))
+                ),
                 "starting " + ", ".join(data),
             )
             self.check_database_login()
         if set(services or ["app"]) - set(data):
             what = f"starting {', '.join(services) or 'the stack'}"
             self._compose(self.converge_project.up(services, wait_timeout=wait_timeout), what)
+            moved = [name for name in stale if name not in data and name in (services or stale)]
+            if moved:
+                argv = self.converge_project.up(
+                    moved, wait_timeout=wait_timeout, force_recreate=True
+                )
+                self._compose(argv, f"recreating {', '.join(moved)} on the new secret files")
         if not services:  # every container now mounts the current secret files
             secretfiles.prune_local(self.secrets_root, self.write_secrets())
+
+    def stale_secret_services(self) -> list[str]:
+        """The services whose containers still mount secret files the env file no longer
+        holds (their directory moved with the values: compose alone keeps them)."""
+        listed = self.runner.run(
+            [
+                "docker",
+                "ps",
+                "-aq",
+                "--filter",
+                f"label=com.docker.compose.project={self.project.project}",
+            ]
+        )
+        ids = listed.stdout.split() if listed.ok else []
+        if not ids:
+            return []
+        inspected = self.runner.run(
+            ["docker", "inspect", "--format", secretfiles.MOUNTS_FORMAT, *ids]
+        )
+        if not inspected.ok:
+            return []
+        return secretfiles.stale_services(inspected.stdout, self.secrets_root, self.write_secrets())
 
     def check_database_login(self) -> None:
         """ConfigError (one line: which volume, why, the two ways out) unless the env

@@ -5,6 +5,8 @@ one line."""
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import subprocess
 
 from shipyard.envfile.load import read_env_file
@@ -63,3 +65,33 @@ def test_a_new_env_file_against_the_old_volume_is_one_line(stack: Stack):
     again = run_inv("up", "--no-build", env=stack.isolated.overrides())
     assert again.returncode == 0, again.stdout + again.stderr
     stack.wait_ready()
+
+
+def test_up_recreates_the_containers_whose_secret_files_moved(stack: Stack):
+    """A changed S3 key moves the secret files to a new directory; compose alone would keep
+    the containers on the old files (its config hash names the secret, not the file), and
+    the pruned old directory would be gone at their next restart."""
+    env_file = stack.lib.project.env_file
+    saved = env_file.read_bytes()
+    before = {name: stack.container_id(name) for name in ("app", "objectstore", "db")}
+    new_key = secrets.token_urlsafe(30)
+    text = re.sub(r"(?m)^S3_SECRET_KEY=.*$", f"S3_SECRET_KEY={new_key}", saved.decode())
+    env_file.write_text(text)
+    try:
+        changed = run_inv("up", "--no-build", env=stack.isolated.overrides())
+        assert changed.returncode == 0, changed.stdout + changed.stderr
+        stack.wait_ready()
+        after = {name: stack.container_id(name) for name in before}
+        # one directory holds every service's files, so all three moved with it
+        assert all(after[name] != before[name] for name in before), (before, after)
+        for service in ("app", "objectstore"):
+            read = stack.compose(
+                stack.lib.project.exec(service, ["cat", "/run/secrets/s3_secret_key"])
+            ).raise_for_status(f"reading {service}'s secret")
+            assert read.stdout == new_key, service
+    finally:
+        env_file.write_bytes(saved)
+        env_file.chmod(0o600)
+        again = run_inv("up", "--no-build", env=stack.isolated.overrides())
+        assert again.returncode == 0, again.stdout + again.stderr
+        stack.wait_ready()
