@@ -13,6 +13,7 @@ from __future__ import annotations
 from shipyard import masking
 from shipyard.errors import CommandFailedError, ConfigError, RefusedError
 from shipyard.oneoff import offline_sh_argv
+from shipyard.remote import CommandResult
 from shipyard.secretfiles import FILE_MODE, SERVICE_USERS
 
 KEY_NAMES = ("S3_ACCESS_KEY", "S3_SECRET_KEY")
@@ -135,17 +136,25 @@ def store_files_argv(image: str, directory: str) -> list[str]:
 class ObjectStore:
     """Where a rotation changes the store's keys and how the app moves onto them."""
 
-    def check(self, access_key: str, secret_key: str) -> None:
-        """Raise unless the store accepts this key now and can take a second one."""
+    def run_keys(self, action: str, stdin: bytes) -> CommandResult:
+        """Run the store's `objectstore-keys ACTION` with the keys on its standard input."""
         raise NotImplementedError
 
+    def check(self, access_key: str, secret_key: str) -> None:
+        """Raise unless the store accepts this key now and can take a second one."""
+        result = self.run_keys("check", key_stdin(access_key, secret_key))
+        judge_check(result.exit_code, result.stdout, result.stderr)
+
     def add(self, access_key: str, secret_key: str) -> None:
-        """The store accepts this key beside the ones it has (CommandFailedError if not)."""
-        raise NotImplementedError
+        """The store accepts this key beside the ones it has (reloaded, not restarted;
+        CommandFailedError if not)."""
+        result = self.run_keys("add", key_stdin(access_key, secret_key))
+        judge_change("add", result.exit_code, result.stderr)
 
     def remove(self, access_key: str) -> None:
         """The store refuses this access key from now on."""
-        raise NotImplementedError
+        result = self.run_keys("remove", key_stdin(access_key))
+        judge_change("remove", result.exit_code, result.stderr)
 
     def save_key_files(self, access_key: str, secret_key: str) -> None:
         """Make a restart of the store start from this key (where that is not `roll_app`)."""

@@ -10,20 +10,16 @@ from collections.abc import Sequence
 
 from shipyard.config import Environment, ShipyardConfig
 from shipyard.deploy.preflight import require_deployable
-from shipyard.deploy.switch import healthy_services
-from shipyard.errors import CommandFailedError
 from shipyard.images.resolve import resolve_images
 from shipyard.remote import CommandResult
 from shipyard.remote.factory import runner_for
 from shipyard.rotation.storekeys import (
     ObjectStore,
-    judge_change,
-    judge_check,
     key_stdin,
     keys_command,
     store_files_argv,
 )
-from shipyard.rotation.targets import roll_local, roll_vm
+from shipyard.rotation.targets import healthy_container, roll_local, roll_vm
 from shipyard.stack import open_stack
 from shipyard.vm.target import Target
 
@@ -40,26 +36,12 @@ class LocalObjectStore(ObjectStore):
         self.env = env
         self.images = resolve_images(config.images.source)
 
-    def _keys(self, action: str, stdin: bytes) -> CommandResult:
-        # A new stack object each time: it reads the env file as it is now.
+    def run_keys(self, action: str, stdin: bytes) -> CommandResult:
+        """`docker compose exec -T objectstore objectstore-keys ACTION`; a new stack object
+        each time: it reads the env file as it is now."""
         stack = open_stack(self.env, self.config.app_name, self.images)
         argv = stack.project.exec("objectstore", keys_command(action))
         return stack.runner.run(argv, env=stack.variables, stdin=stdin, timeout=KEYS_TIMEOUT)
-
-    def check(self, access_key: str, secret_key: str) -> None:
-        """The running store must accept the env file's key and have `objectstore-keys`."""
-        result = self._keys("check", key_stdin(access_key, secret_key))
-        judge_check(result.exit_code, result.stdout, result.stderr)
-
-    def add(self, access_key: str, secret_key: str) -> None:
-        """The store accepts the new key beside the old (reloaded, not restarted)."""
-        result = self._keys("add", key_stdin(access_key, secret_key))
-        judge_change("add", result.exit_code, result.stderr)
-
-    def remove(self, access_key: str) -> None:
-        """The store refuses the old key (already so once the stack was recreated)."""
-        result = self._keys("remove", key_stdin(access_key))
-        judge_change("remove", result.exit_code, result.stderr)
 
     def save_key_files(self, access_key: str, secret_key: str) -> None:
         """Nothing: the roll writes the stack's secret files from the env file."""
@@ -82,35 +64,15 @@ class VmObjectStore(ObjectStore):
         self.target = Target(env, runner_for(env))
 
     def _container(self) -> str:
-        found = healthy_services(self.target).get("objectstore")
-        if not found:
-            raise CommandFailedError(
-                f"no healthy objectstore container on {self.env.name}",
-                hint="deploy first (`inv deploy`), or see `inv ps`",
-            )
-        return found[0]
+        return healthy_container(self.target, "objectstore", "objectstore")
 
     def _run(self, argv: Sequence[str], stdin: bytes) -> CommandResult:
         return self.target.runner.run(argv, stdin=stdin, timeout=KEYS_TIMEOUT)
 
-    def _keys(self, action: str, stdin: bytes) -> CommandResult:
+    def run_keys(self, action: str, stdin: bytes) -> CommandResult:
+        """`docker exec -i` of the VM's objectstore container, over SSH."""
         argv = ["docker", "exec", "-i", self._container(), *keys_command(action)]
         return self._run(argv, stdin)
-
-    def check(self, access_key: str, secret_key: str) -> None:
-        """The VM's store must accept the env file's key and have `objectstore-keys`."""
-        result = self._keys("check", key_stdin(access_key, secret_key))
-        judge_check(result.exit_code, result.stdout, result.stderr)
-
-    def add(self, access_key: str, secret_key: str) -> None:
-        """The VM's store accepts the new key beside the old (reloaded, not restarted)."""
-        result = self._keys("add", key_stdin(access_key, secret_key))
-        judge_change("add", result.exit_code, result.stderr)
-
-    def remove(self, access_key: str) -> None:
-        """The VM's store refuses the old key."""
-        result = self._keys("remove", key_stdin(access_key))
-        judge_change("remove", result.exit_code, result.stderr)
 
     def save_key_files(self, access_key: str, secret_key: str) -> None:
         """shared/secrets/objectstore gets the key (a one-off container of the store's own

@@ -94,6 +94,18 @@ class LocalDatabase(Database):
         return None
 
 
+def healthy_container(target: Target, service: str, what: str) -> str:
+    """The healthy container of `service` in the VM's current release (CommandFailedError
+    naming `what` when there is none)."""
+    found = healthy_services(target).get(service)
+    if not found:
+        raise CommandFailedError(
+            f"no healthy {what} container on {target.env.name}",
+            hint="deploy first (`inv deploy`), or see `inv ps`",
+        )
+    return found[0]
+
+
 class VmDatabase(Database):
     """A VM's database; the app follows with a deploy of the image it serves."""
 
@@ -105,14 +117,7 @@ class VmDatabase(Database):
         self.target = Target(env, runner_for(env))
 
     def _container(self) -> str:
-
-        found = healthy_services(self.target).get("db")
-        if not found:
-            raise CommandFailedError(
-                f"no healthy database container on {self.env.name}",
-                hint="deploy first (`inv deploy`), or see `inv ps`",
-            )
-        return found[0]
+        return healthy_container(self.target, "db", "database")
 
     def require_login(self, values: Mapping[str, str]) -> None:
         """The VM's database must accept the env file's current credentials."""
