@@ -109,14 +109,29 @@ def create(c, env=LOCAL, json=False, on_host=False, prune=True, dry_run=False):
 @console.exits_cleanly
 def list_(c, env=LOCAL, json=False, on_host=False):
     """List the complete backups (incomplete ones are named apart)."""
+    from shipyard.backup.pitr import archives_wal, stanza_info
+
     with _context(c, env, on_host) as ctx:
         states = ctx.catalog.backups()
         manifests = [ctx.catalog.manifest(s.id) for s in states if s.complete]
+        bases = stanza_info(ctx).backups if archives_wal(ctx.env) else ()
     verified = {s.id for s in states if s.verified}
     incomplete = [s.id for s in states if not s.complete]
     if json:
         console.emit_json(
             {
+                "base_backups": [
+                    {
+                        "label": b.label,
+                        "type": b.type,
+                        "started_at": b.started.isoformat(),
+                        "stopped_at": b.stopped.isoformat(),
+                        "wal": [b.wal_start, b.wal_stop],
+                        "size": b.size,
+                        "stored": b.repo_size,
+                    }
+                    for b in bases
+                ],
                 "backups": [
                     {
                         "id": m.id,
@@ -156,6 +171,11 @@ def list_(c, env=LOCAL, json=False, on_host=False):
         console.warn(
             f"incomplete (no manifest, not restorable; pruned after a day): {', '.join(incomplete)}"
         )
+    for b in bases:
+        console.say(
+            f"{b.label}  pgBackRest {b.type:<4}  {b.size / 1e6:8.1f} MB ({b.repo_size / 1e6:.1f} MB"
+            f" stored)  WAL {b.wal_start}..{b.wal_stop}  {b.stopped.isoformat(timespec='seconds')}"
+        )
 
 
 @task(
@@ -170,10 +190,12 @@ def list_(c, env=LOCAL, json=False, on_host=False):
 @console.exits_cleanly
 def verify(c, backup="latest", restore=False, env=LOCAL, json=False, on_host=False):
     """Check a backup's hashes and dump, and with --restore restore it into scratch space."""
+    from shipyard.backup.pitr import archives_wal, verify_repository
     from shipyard.backup.verify import verify as run_verify
 
     with _context(c, env, on_host) as ctx:
         report = run_verify(ctx, backup, restore=restore, step=console.step)
+        bases = verify_repository(ctx, console.step).backups if archives_wal(ctx.env) else None
     if json:
         console.emit_json(
             {
@@ -184,9 +206,12 @@ def verify(c, backup="latest", restore=False, env=LOCAL, json=False, on_host=Fal
                 "objects": report.objects_checked,
                 "tables": report.tables,
                 "seconds": round(report.seconds, 3),
+                "pitr_base_backups": None if bases is None else len(bases),
             }
         )
         return
+    if bases is not None:
+        console.result(f"pgBackRest repository verified: {len(bases)} base backup(s) and their WAL")
     for table, rows in report.tables.items():
         console.say(f"  {table:<40} {rows:>12} rows")
     how = "restored into scratch space" if restore else "hashes and table of contents"
@@ -351,5 +376,73 @@ def drill(c, env=LOCAL, json=False):
     )
 
 
-collection = Collection("backup", create, list_, verify, prune, schedule)
+@task(
+    help={
+        "env": "environment (default: local)",
+        "type": "full, diff (changes since the last full) or incr (since the last backup)",
+        "json": "print JSON",
+        "on_host": ON_HOST_HELP,
+    }
+)
+@console.exits_cleanly
+def base(c, env=LOCAL, type="full", json=False, on_host=False):  # noqa: A002 - pgBackRest's word
+    """Take a pgBackRest base backup for point-in-time recovery, then expire old ones."""
+    from shipyard.backup.pgbackrest import BACKUP_TYPES
+    from shipyard.backup.pitr import take_base_backup
+    from shipyard.errors import ConfigError
+
+    if type not in BACKUP_TYPES:
+        raise ConfigError(
+            f"--type {type!r} is not one of {', '.join(BACKUP_TYPES)}",
+            hint="full weekly, diff daily is the usual schedule (inv backup.schedule)",
+        )
+    with _context(c, env, on_host) as ctx:
+        report = take_base_backup(ctx, type, console.step)
+    backup = report.backup
+    if json:
+        console.emit_json(
+            {
+                "ok": True,
+                "label": backup.label,
+                "type": backup.type,
+                "wal": [backup.wal_start, backup.wal_stop],
+                "size": backup.size,
+                "stored": backup.repo_size,
+                "seconds": round(report.seconds, 3),
+                "kept": [b.label for b in report.stanza.backups],
+            }
+        )
+        return
+    console.result(
+        f"base backup {backup.label} ({backup.type}) of {env} in {report.seconds:.1f} s:"
+        f" {backup.size / 1e6:.1f} MB, {backup.repo_size / 1e6:.1f} MB stored;"
+        f" {len(report.stanza.backups)} base backup(s) kept"
+    )
+
+
+@task(help={"env": "environment (default: local)", "json": "print JSON", "on_host": ON_HOST_HELP})
+@console.exits_cleanly
+def window(c, env=LOCAL, json=False, on_host=False):
+    """The recoverable window of point-in-time recovery (oldest base backup .. newest WAL)."""
+    from shipyard.backup.pitr import window as recoverable_window
+
+    with _context(c, env, on_host) as ctx:
+        found = recoverable_window(ctx)
+    if json:
+        console.emit_json(
+            {
+                "ok": found is not None,
+                "env": env,
+                "oldest": found.oldest.isoformat() if found else None,
+                "newest": found.newest.isoformat() if found else None,
+            }
+        )
+        return
+    if found is None:
+        console.say(f"no base backup of {env} yet; take one with `inv backup.base --env {env}`")
+        return
+    console.result(f"{env} can be recovered to any time in {found.describe()}")
+
+
+collection = Collection("backup", create, list_, verify, prune, schedule, base, window)
 dr = Collection("dr", drill)
