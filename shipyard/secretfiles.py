@@ -85,7 +85,9 @@ def contents(values: Mapping[str, str], key: bytes | None = None) -> dict[Secret
     rendered = {"pgbackrest.conf": pitr.config, "relay": pitr.relay}
     return {
         secret: (
-            rendered[secret.name] if secret.service == PITR_SERVICE else values.get(secret.variable, "")
+            rendered[secret.name]
+            if secret.service == PITR_SERVICE
+            else values.get(secret.variable, "")
         ).encode()
         for secret in SECRET_FILES
     }

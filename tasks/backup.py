@@ -289,6 +289,8 @@ def schedule(
         "no_safety_backup": "skip the backup of the current data taken first",
         "json": "print JSON",
         "on_host": ON_HOST_HELP,
+        "to_time": 'point-in-time recovery of the database: "2026-12-03 10:14:00+00" or latest'
+        " (pgBackRest; the objects are left as they are)",
     }
 )
 @console.exits_cleanly
@@ -301,11 +303,16 @@ def restore(
     no_safety_backup=False,
     json=False,
     on_host=False,
+    to_time=None,
 ):
-    """Restore the database and the objects from a backup (safety backup first)."""
+    """Restore the database and the objects from a backup (safety backup first), or with
+    --to-time the database to a moment (point-in-time recovery)."""
     from shipyard.backup.restore import plan_restore
     from shipyard.backup.restore import restore as run_restore
 
+    if to_time is not None:
+        _restore_to_time(c, env, to_time, yes=yes, json=json, on_host=on_host)
+        return
     with _context(c, env, on_host) as ctx:
         plan = plan_restore(ctx, backup)
         if json:  # stdout carries the one JSON document only
@@ -348,6 +355,37 @@ def restore(
     console.result(f"restored backup {report.manifest.id} into {env} in {report.seconds:.1f} s")
 
 
+def _restore_to_time(
+    c: Context, env: str, to_time: str, *, yes: bool, json: bool, on_host: bool
+) -> None:
+    from shipyard.backup.pitr_restore import restore_to_time
+
+    with _context(c, env, on_host) as ctx:
+        console.confirm_name(
+            f"Replace the database of {env} with its state at {to_time}?",
+            env,
+            yes=yes,
+            refusal="a point-in-time restore replaces the database",
+        )
+        report = restore_to_time(ctx, to_time, console.step)
+    if json:
+        console.emit_json(
+            {
+                "ok": True,
+                "to_time": to_time,
+                "window": [report.window.oldest.isoformat(), report.window.newest.isoformat()],
+                "tables": report.tables,
+                "safety_volume": report.safety_volume,
+                "seconds": round(report.seconds, 3),
+            }
+        )
+        return
+    console.result(
+        f"{env} recovered to {to_time} in {report.seconds:.1f} s ({report.tables} tables);"
+        f" the data before is in volume {report.safety_volume}"
+    )
+
+
 @task(help={"env": "environment whose latest backup to drill (default: local)", "json": "JSON"})
 @console.exits_cleanly
 def drill(c, env=LOCAL, json=False):
@@ -385,7 +423,7 @@ def drill(c, env=LOCAL, json=False):
     }
 )
 @console.exits_cleanly
-def base(c, env=LOCAL, type="full", json=False, on_host=False):  # noqa: A002 - pgBackRest's word
+def base(c, env=LOCAL, type="full", json=False, on_host=False):
     """Take a pgBackRest base backup for point-in-time recovery, then expire old ones."""
     from shipyard.backup.pgbackrest import BACKUP_TYPES
     from shipyard.backup.pitr import take_base_backup

@@ -142,7 +142,9 @@ def parse_info(text: str) -> StanzaInfo:
         )
         status = stanza["status"]["message"]
     except (ValueError, KeyError, TypeError, StopIteration) as exc:
-        raise CommandFailedError(f"pgbackrest info printed what Shipyard cannot read ({exc})") from None
+        raise CommandFailedError(
+            f"pgbackrest info printed what Shipyard cannot read ({exc})"
+        ) from None
     return StanzaInfo(status=status, backups=backups, archives=archives)
 
 

@@ -42,15 +42,21 @@ def require_pitr(env: Environment) -> None:
         )
 
 
-def run_in_db(site: Site, argv: list[str], what: str, *, timeout: float | None) -> str:
-    """Run `argv` in the db container; its stdout, or CommandFailedError with pgBackRest's
-    own last line."""
-    result = site.runner.run(site.project.exec(DB_SERVICE, argv), env=site.variables, timeout=timeout)
+def run_checked(site: Site, argv: list[str], what: str, *, timeout: float | None) -> str:
+    """Run `argv` on the site's host; its stdout, or CommandFailedError with the tool's
+    last ERROR line (else its last line)."""
+    result = site.runner.run(argv, env=site.variables, timeout=timeout)
     if not result.ok:
         lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-        detail = next((line for line in reversed(lines) if "ERROR" in line), lines[-1] if lines else "")
-        raise CommandFailedError(f"{what} failed (exit {result.returncode}): {detail.strip()}")
+        errors = [line for line in lines if "ERROR" in line]
+        detail = (errors or lines or [""])[-1].strip()
+        raise CommandFailedError(f"{what} failed (exit {result.exit_code}): {detail}")
     return result.stdout
+
+
+def run_in_db(site: Site, argv: list[str], what: str, *, timeout: float | None) -> str:
+    """Run `argv` in the db container (see run_checked)."""
+    return run_checked(site, site.project.exec(DB_SERVICE, argv), what, timeout=timeout)
 
 
 def ensure_stanza(ctx: BackupContext, step: Say) -> None:
