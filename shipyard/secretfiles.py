@@ -72,25 +72,22 @@ SECRET_FILES: tuple[SecretFile, ...] = (
     SecretFile("db", "postgres_password", "POSTGRES_PASSWORD"),
     SecretFile("objectstore", "s3_access_key", "S3_ACCESS_KEY"),
     SecretFile("objectstore", "s3_secret_key", "S3_SECRET_KEY"),
-    # Rendered from the BACKUP_S3_* values and the backup key (shipyard.backup.pitr_config).
+)
+PITR_FILES: tuple[SecretFile, ...] = (
     SecretFile(PITR_SERVICE, "pgbackrest.conf", ""),
     SecretFile(PITR_SERVICE, "relay", ""),
 )
+"""The db container's WAL-archiving files, declared in compose/compose.pitr.yaml and
+rendered from the BACKUP_S3_* values and the backup key (shipyard.backup.pitr_config)."""
 
 
 def contents(values: Mapping[str, str], key: bytes | None = None) -> dict[SecretFile, bytes]:
     """Each secret file and its content (the variable's value, no line break; pgBackRest's
     files rendered from the values and the backup encryption `key`)."""
     pitr = render_pitr(values, key)
-    rendered = {"pgbackrest.conf": pitr.config, "relay": pitr.relay}
-    return {
-        secret: (
-            rendered[secret.name]
-            if secret.service == PITR_SERVICE
-            else values.get(secret.variable, "")
-        ).encode()
-        for secret in SECRET_FILES
-    }
+    rendered = dict(zip(PITR_FILES, (pitr.config, pitr.relay), strict=True))
+    plain = {secret: values.get(secret.variable, "") for secret in SECRET_FILES}
+    return {secret: text.encode() for secret, text in (plain | rendered).items()}
 
 
 def fingerprint(values: Mapping[str, str], key: bytes | None = None) -> str:
@@ -145,7 +142,8 @@ def own_argv(directory: str, shared: str, image: str) -> list[str]:
     when they are not there yet, from a one-off container of `image` (any image with `sh`,
     `chown`, `chmod` and `cp`; the deploy uses the app image it just shipped). No network."""
     commands = [
-        f"chown {secret.uid}:{secret.uid} /secrets/{secret.path}" for secret in SECRET_FILES
+        f"chown {secret.uid}:{secret.uid} /secrets/{secret.path}"
+        for secret in (*SECRET_FILES, *PITR_FILES)
     ]
     commands += [f"chmod {FILE_MODE:o} /secrets/*/*", "mkdir -p -m 0700 /shared/secrets"]
     commands += [

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from shipyard import secretfiles
 from shipyard.backup import pgbackrest, pitr_config, pitr_restore
 from shipyard.compose import ComposeProject
+from shipyard.config import PROJECT_ROOT
 from shipyard.errors import CommandFailedError, ConfigError
 
 LOCAL = {
@@ -227,3 +229,18 @@ def test_restore_command_lines() -> None:
     assert f"{safety}:/before" in switch
     assert pitr_restore.parse_check("false 3\n") == (False, 3)
     assert pitr_restore.parse_check("true 0") == (True, 0)
+
+
+def test_compose_pitr_mounts_exactly_the_pitr_files() -> None:
+    compose = yaml.safe_load((PROJECT_ROOT / "compose" / "compose.pitr.yaml").read_text())
+    data = "${SHIPYARD_DATA_SECRETS_DIR:-${SHIPYARD_SECRETS_DIR:-../.shipyard/secrets}}"
+    declared = {name: spec["file"] for name, spec in compose["secrets"].items()}
+    assert declared == {
+        "db_pgbackrest_conf": f"{data}/pgbackrest/pgbackrest.conf",
+        "db_pgbackrest_relay": f"{data}/pgbackrest/relay",
+    }
+    assert set(declared.values()) == {f"{data}/{s.path}" for s in secretfiles.PITR_FILES}
+    mounted = {m["target"] for m in compose["services"]["db"]["secrets"]}
+    assert mounted == {"postgres_password", "pgbackrest.conf", "pgbackrest_relay"}
+    assert pitr_config.CONFIG_PATH == "/run/secrets/pgbackrest.conf"
+    assert "environment" not in compose["services"]["db"]
