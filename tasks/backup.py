@@ -274,7 +274,7 @@ def schedule(
     )
     if not outcome.dry_run:
         console.result(
-            f"{'installed' if outcome.changed else 'already installed'}: cron line above"
+            f"{'installed' if outcome.changed else 'already installed'}: cron line(s) above"
             f" ({'crontab of ' + user if user else 'your crontab'}); log rotation in"
             f" {outcome.rule}"
         )

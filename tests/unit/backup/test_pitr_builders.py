@@ -3,14 +3,15 @@ parsing of what it prints, the recoverable window and the restore's command line
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
 
 from shipyard import secretfiles
-from shipyard.backup import pgbackrest, pitr_config, pitr_restore
+from shipyard.backup import pgbackrest, pitr_config, pitr_restore, schedule
 from shipyard.compose import ComposeProject
 from shipyard.config import PROJECT_ROOT
 from shipyard.errors import CommandFailedError, ConfigError
@@ -244,3 +245,30 @@ def test_compose_pitr_mounts_exactly_the_pitr_files() -> None:
     assert mounted == {"postgres_password", "pgbackrest.conf", "pgbackrest_relay"}
     assert pitr_config.CONFIG_PATH == "/run/secrets/pgbackrest.conf"
     assert "environment" not in compose["services"]["db"]
+
+
+def test_base_backup_cron_lines_live_beside_the_nightly_dump() -> None:
+    nightly = schedule.CronJob(
+        schedule="17 3 * * *",
+        workdir=PurePosixPath("/srv/shipyard"),
+        inv=PurePosixPath("/srv/shipyard/.venv/bin/inv"),
+        env="production",
+        project="docstore",
+        log_file=PurePosixPath("/srv/docstore/backup.log"),
+        on_host=True,
+    )
+    full = replace(
+        nightly, schedule="47 2 * * 0", task=("backup.base", "--type", "full"), kind="base-full"
+    )
+    assert full.line() == (
+        "47 2 * * 0 cd /srv/shipyard && PATH=" + schedule.CRON_PATH + " /srv/shipyard/.venv/"
+        "bin/inv backup.base --type full --env production --on-host --json >> /srv/docstore/"
+        "backup.log 2>&1 # shipyard-backup-base-full docstore/production"
+    )
+    crontab = schedule.merged_crontab(schedule.merged_crontab("", nightly), full)
+    assert schedule.merged_crontab(crontab, full) == crontab
+    assert (
+        schedule.merged_crontab(crontab, nightly)
+        == crontab.replace(nightly.line() + "\n", "") + nightly.line() + "\n"
+    )
+    assert crontab.count("\n") == 2
