@@ -18,9 +18,10 @@ them through the site's Runner: here for `local`, on the VM or over SSH for a VM
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from shipyard.backup.context import BackupContext, Site
@@ -208,6 +209,24 @@ def _wait_promoted(site: Site, exec_prefix: list[str], what: str) -> int:
     raise CommandFailedError(f"{what}: not out of recovery after {READY_TIMEOUT:.0f} s ({last})")
 
 
+def running_image_argv(project: ComposeProject) -> list[str]:
+    """The image id the db service's container runs (`docker compose images` style, via
+    `ps -q` then inspect in one shell line)."""
+    ps = " ".join(shlex.quote(arg) for arg in [*project.base(), "ps", "-q", DB_SERVICE])
+    return ["sh", "-c", f'docker inspect --format "{{{{.Image}}}}" $({ps})']
+
+
+def _pinned(site: Site) -> Site:
+    """The site with POSTGRES_IMAGE pinned to the image the live database runs: recovery
+    must use the very PostgreSQL (and pgBackRest) that wrote the data directory, whatever
+    the tag names now. Unchanged when the database is not running."""
+    result = site.runner.run(running_image_argv(site.project), env=site.variables)
+    image = result.stdout.strip()
+    if not result.ok or not image.startswith("sha256:"):
+        return site
+    return replace(site, variables={**site.variables, "POSTGRES_IMAGE": image})
+
+
 def restore_to_time(ctx: BackupContext, to_time: str, step: Say) -> PitrRestoreReport:
     """`inv restore --to-time`: recover, check, then switch in (see the module doc)."""
     started = time.monotonic()
@@ -216,7 +235,8 @@ def restore_to_time(ctx: BackupContext, to_time: str, step: Say) -> PitrRestoreR
     found = window(ctx)
     check_in_window(target, found, ctx.env.name)
     assert found is not None  # check_in_window refused otherwise
-    site, project = ctx.site, ctx.site.project
+    site = _pinned(ctx.site)
+    project = site.project
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     live, recovered, safety = volume_names(project.project, stamp)
     trial = f"{project.project}-pitr-trial-{stamp}"

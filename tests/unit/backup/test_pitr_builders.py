@@ -272,3 +272,12 @@ def test_base_backup_cron_lines_live_beside_the_nightly_dump() -> None:
         == crontab.replace(nightly.line() + "\n", "") + nightly.line() + "\n"
     )
     assert crontab.count("\n") == 2
+
+
+def test_recovery_runs_the_image_the_live_database_runs() -> None:
+    assert pitr_restore.running_image_argv(PROJECT) == [
+        "sh",
+        "-c",
+        'docker inspect --format "{{.Image}}" $(docker compose --project-name docstore'
+        " --env-file /srv/.env --file /srv/c.yaml ps -q db)",
+    ]
