@@ -68,10 +68,10 @@ def pitr_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PitrStack]:
     text = new_env_text("local", public_url=isolated.public_url)
     env_file.write_text(text + "BACKUP_ENCRYPTION_KEY_FILE=backup.key\n", encoding="utf-8")
     env_file.chmod(0o600)
-    result = run_inv("setup", env=isolated.overrides())
-    assert result.returncode == 0, f"inv setup failed:\n{result.stdout}\n{result.stderr}"
     stack = PitrStack(isolated, env_file)
     try:
+        result = run_inv("setup", env=isolated.overrides())
+        assert result.returncode == 0, f"inv setup failed:\n{result.stdout}\n{result.stderr}"
         yield stack
     finally:
         run_inv("down", "--volumes", "--yes", env=isolated.overrides())
