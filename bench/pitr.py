@@ -72,11 +72,11 @@ class Bench:
             sys.exit(f"inv {' '.join(args)} failed: {result.stderr[-2000:]}")
         return json.loads(result.stdout), time.monotonic() - started
 
-    def sql(self, sql: str) -> str:
-        """One statement in the app's database; its unaligned output."""
+    def sql(self, sql: str, rows: int = 0) -> str:
+        """Statements in the app's database (psql variable :rows = `rows`); the output."""
         result = subprocess.run(
             ["docker", "exec", "-i", f"{self.project}-db-1", "psql", "-U", "docstore",
-             "-d", "docstore", "-At", "-v", "ON_ERROR_STOP=1"],
+             "-d", "docstore", "-At", "-v", "ON_ERROR_STOP=1", "-v", f"rows={rows}"],
             input=sql, capture_output=True, text=True, check=False, timeout=3600,
         )  # fmt: skip
         if result.returncode != 0:
@@ -129,9 +129,11 @@ def main() -> None:
         started = time.monotonic()
         bench.sql(
             "CREATE TABLE bulk (id int, payload text);"
-            f" INSERT INTO bulk SELECT g, repeat(md5(g::text), 17) FROM generate_series(1, {rows}) g;"
-            " CREATE TABLE probe (id serial PRIMARY KEY, written timestamptz DEFAULT clock_timestamp());"
-            " CREATE TABLE churn (payload text);"
+            " INSERT INTO bulk SELECT g, repeat(md5(g::text), 17) FROM generate_series(1, :rows) g;"
+            " CREATE TABLE probe (id serial PRIMARY KEY,"
+            " written timestamptz DEFAULT clock_timestamp());"
+            " CREATE TABLE churn (payload text);",
+            rows,
         )
         figures["fill_seconds"] = round(time.monotonic() - started, 1)
         figures["database_mb"] = round(
@@ -140,13 +142,14 @@ def main() -> None:
         base, seconds = bench.inv("backup.base", "--type", "full")
         figures["base_backup_seconds"] = round(seconds, 1)
 
-        stop, samples = threading.Event(), []
+        stop, samples = threading.Event(), list[float]()
         sampler = threading.Thread(target=_lag_sampler, args=(bench, stop, samples))
         sampler.start()
         writer = subprocess.Popen(
             ["docker", "exec", f"{project}-db-1", "psql", "-U", "docstore", "-d", "docstore",
              "-c", "DO $$ BEGIN FOR i IN 1..100000 LOOP INSERT INTO probe DEFAULT VALUES;"
-             " INSERT INTO churn SELECT repeat(md5(random()::text), 32) FROM generate_series(1, 500);"
+             " INSERT INTO churn SELECT repeat(md5(random()::text), 32)"
+             " FROM generate_series(1, 500);"
              " COMMIT; PERFORM pg_sleep(1); END LOOP; END $$"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -167,7 +170,7 @@ def main() -> None:
             ["docker", "volume", "rm", f"{project}_pgdata"], check=True, capture_output=True
         )
         bench.compose("up", "-d", "--wait", "db")
-        latest, latest_seconds = bench.inv("restore", "--to-time", "latest", "--yes")
+        _, latest_seconds = bench.inv("restore", "--to-time", "latest", "--yes")
         recovered = int(bench.sql("SELECT coalesce(max(id), 0) FROM probe"))
         figures["rows_written"] = written
         figures["rows_lost"] = written - recovered
