@@ -83,14 +83,6 @@ class Bench:
             sys.exit(f"psql failed: {result.stderr[-1000:]}")
         return result.stdout.strip()
 
-    def compose(self, *args: str) -> None:
-        """A compose command of the stack (its files from invoke.yaml's local environment)."""
-        files = ["compose/compose.yaml", "compose/compose.local.yaml", "compose/compose.pitr.yaml"]
-        argv = ["docker", "compose", "--project-name", self.project]
-        for file in files:
-            argv += ["--file", file]
-        subprocess.run([*argv, *args], cwd=ROOT, env=self.env, check=True, capture_output=True)
-
 
 def _lag_sampler(bench: Bench, stop: threading.Event, samples: list[float]) -> None:
     query = yaml.safe_load(QUERIES.read_text())["pg_archiver"]["query"]
@@ -135,12 +127,14 @@ def main() -> None:
             " CREATE TABLE churn (payload text);",
             rows,
         )
+        print(f"filled {args.size_mb} MB", file=sys.stderr)
         figures["fill_seconds"] = round(time.monotonic() - started, 1)
         figures["database_mb"] = round(
             int(bench.sql("SELECT pg_database_size('docstore')")) / 1e6, 1
         )
         base, seconds = bench.inv("backup.base", "--type", "full")
         figures["base_backup_seconds"] = round(seconds, 1)
+        print(f"base backup: {figures}", file=sys.stderr)
 
         stop, samples = threading.Event(), list[float]()
         sampler = threading.Thread(target=_lag_sampler, args=(bench, stop, samples))
@@ -164,12 +158,13 @@ def main() -> None:
             "mean": round(statistics.fmean(samples), 1) if samples else None,
             "samples": len(samples),
         }
+        print(f"writes done: {figures}", file=sys.stderr)
         # The lost VM: the database's container and data volume go; the store stays.
         subprocess.run(["docker", "rm", "-f", f"{project}-db-1"], check=True, capture_output=True)
         subprocess.run(
             ["docker", "volume", "rm", f"{project}_pgdata"], check=True, capture_output=True
         )
-        bench.compose("up", "-d", "--wait", "db")
+        subprocess.run([INV, "up"], cwd=ROOT, env=env, check=True, capture_output=True)
         _, latest_seconds = bench.inv("restore", "--to-time", "latest", "--yes")
         recovered = int(bench.sql("SELECT coalesce(max(id), 0) FROM probe"))
         figures["rows_written"] = written
