@@ -116,66 +116,10 @@ def main() -> None:
     bench = Bench(project, env)
     figures: dict[str, object] = {"size_mb": args.size_mb, "write_seconds": args.write_seconds}
     try:
-        subprocess.run([INV, "setup"], cwd=ROOT, env=env, check=True, capture_output=True)
-        rows = args.size_mb * 1024 * 1024 // 600
-        started = time.monotonic()
-        bench.sql(
-            "CREATE TABLE bulk (id int, payload text);"
-            " INSERT INTO bulk SELECT g, repeat(md5(g::text), 17) FROM generate_series(1, :rows) g;"
-            " CREATE TABLE probe (id serial PRIMARY KEY,"
-            " written timestamptz DEFAULT clock_timestamp());"
-            " CREATE TABLE churn (payload text);",
-            rows,
-        )
-        print(f"filled {args.size_mb} MB", file=sys.stderr)
-        figures["fill_seconds"] = round(time.monotonic() - started, 1)
-        figures["database_mb"] = round(
-            int(bench.sql("SELECT pg_database_size('docstore')")) / 1e6, 1
-        )
-        base, seconds = bench.inv("backup.base", "--type", "full")
-        figures["base_backup_seconds"] = round(seconds, 1)
-        print(f"base backup: {figures}", file=sys.stderr)
-
-        stop, samples = threading.Event(), list[float]()
-        sampler = threading.Thread(target=_lag_sampler, args=(bench, stop, samples))
-        sampler.start()
-        writer = subprocess.Popen(
-            ["docker", "exec", f"{project}-db-1", "psql", "-U", "docstore", "-d", "docstore",
-             "-c", "DO $$ BEGIN FOR i IN 1..100000 LOOP INSERT INTO probe DEFAULT VALUES;"
-             " INSERT INTO churn SELECT repeat(md5(random()::text), 32)"
-             " FROM generate_series(1, 500);"
-             " COMMIT; PERFORM pg_sleep(1); END LOOP; END $$"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(args.write_seconds)
-        stop.set()
-        sampler.join()
-        written = int(bench.sql("SELECT max(id) FROM probe"))
-        subprocess.run(["docker", "kill", f"{project}-db-1"], check=True, capture_output=True)
-        writer.wait(timeout=60)
-        figures["archive_lag_seconds"] = {
-            "max": round(max(samples), 1) if samples else None,
-            "mean": round(statistics.fmean(samples), 1) if samples else None,
-            "samples": len(samples),
-        }
-        print(f"writes done: {figures}", file=sys.stderr)
-        # The lost VM: the database's container and data volume go; the store stays.
-        subprocess.run(["docker", "rm", "-f", f"{project}-db-1"], check=True, capture_output=True)
-        subprocess.run(
-            ["docker", "volume", "rm", f"{project}_pgdata"], check=True, capture_output=True
-        )
-        subprocess.run([INV, "up"], cwd=ROOT, env=env, check=True, capture_output=True)
-        _, latest_seconds = bench.inv("restore", "--to-time", "latest", "--yes")
-        recovered = int(bench.sql("SELECT coalesce(max(id), 0) FROM probe"))
-        figures["rows_written"] = written
-        figures["rows_lost"] = written - recovered
-        figures["rpo_seconds_of_writes"] = written - recovered  # one row a second
-        figures["pitr_restore_latest_seconds"] = round(latest_seconds, 1)
-        base_end = str(bench.inv("backup.window")[0]["oldest"]).replace("T", " ")
-        _, base_seconds = bench.inv("restore", "--to-time", base_end, "--yes")
-        figures["restore_base_backup_alone_seconds"] = round(base_seconds, 1)
-        figures["pitr_over_base_ratio"] = round(latest_seconds / base_seconds, 2)
-        figures["base_backup"] = base.get("label")
+        _measure(args, bench, env, figures)
+    except SystemExit:
+        print(f"figures so far: {figures}", file=sys.stderr)
+        raise
     finally:
         subprocess.run([INV, "down", "--volumes", "--yes"], cwd=ROOT, env=env, capture_output=True)
         listed = subprocess.run(
@@ -189,6 +133,69 @@ def main() -> None:
         return
     for name, value in figures.items():
         print(f"{name:<36} {value}")
+
+
+def _measure(
+    args: argparse.Namespace, bench: Bench, env: dict[str, str], figures: dict[str, object]
+) -> None:
+    """Steps 1-4 of the module doc, filling `figures` as it goes."""
+    project = bench.project
+    subprocess.run([INV, "setup"], cwd=ROOT, env=env, check=True, capture_output=True)
+    rows = args.size_mb * 1024 * 1024 // 600
+    started = time.monotonic()
+    bench.sql(
+        "CREATE TABLE bulk (id int, payload text);"
+        " INSERT INTO bulk SELECT g, repeat(md5(g::text), 17) FROM generate_series(1, :rows) g;"
+        " CREATE TABLE probe (id serial PRIMARY KEY,"
+        " written timestamptz DEFAULT clock_timestamp());"
+        " CREATE TABLE churn (payload text);",
+        rows,
+    )
+    print(f"filled {args.size_mb} MB", file=sys.stderr)
+    figures["fill_seconds"] = round(time.monotonic() - started, 1)
+    figures["database_mb"] = round(int(bench.sql("SELECT pg_database_size('docstore')")) / 1e6, 1)
+    base, seconds = bench.inv("backup.base", "--type", "full")
+    figures["base_backup_seconds"] = round(seconds, 1)
+    print(f"base backup: {figures}", file=sys.stderr)
+
+    stop, samples = threading.Event(), list[float]()
+    sampler = threading.Thread(target=_lag_sampler, args=(bench, stop, samples))
+    sampler.start()
+    writer = subprocess.Popen(
+        ["docker", "exec", f"{project}-db-1", "psql", "-U", "docstore", "-d", "docstore",
+         "-c", "DO $$ BEGIN FOR i IN 1..100000 LOOP INSERT INTO probe DEFAULT VALUES;"
+         " INSERT INTO churn SELECT repeat(md5(random()::text), 32)"
+         " FROM generate_series(1, 500);"
+         " COMMIT; PERFORM pg_sleep(1); END LOOP; END $$"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(args.write_seconds)
+    stop.set()
+    sampler.join()
+    written = int(bench.sql("SELECT max(id) FROM probe"))
+    subprocess.run(["docker", "kill", f"{project}-db-1"], check=True, capture_output=True)
+    writer.wait(timeout=60)
+    figures["archive_lag_seconds"] = {
+        "max": round(max(samples), 1) if samples else None,
+        "mean": round(statistics.fmean(samples), 1) if samples else None,
+        "samples": len(samples),
+    }
+    print(f"writes done: {figures}", file=sys.stderr)
+    # The lost VM: the database's container and data volume go; the store stays.
+    subprocess.run(["docker", "rm", "-f", f"{project}-db-1"], check=True, capture_output=True)
+    subprocess.run(["docker", "volume", "rm", f"{project}_pgdata"], check=True, capture_output=True)
+    subprocess.run([INV, "up"], cwd=ROOT, env=env, check=True, capture_output=True)
+    _, latest_seconds = bench.inv("restore", "--to-time", "latest", "--yes")
+    recovered = int(bench.sql("SELECT coalesce(max(id), 0) FROM probe"))
+    figures["rows_written"] = written
+    figures["rows_lost"] = written - recovered
+    figures["rpo_seconds_of_writes"] = written - recovered  # one row a second
+    figures["pitr_restore_latest_seconds"] = round(latest_seconds, 1)
+    base_end = str(bench.inv("backup.window")[0]["oldest"]).replace("T", " ")
+    _, base_seconds = bench.inv("restore", "--to-time", base_end, "--yes")
+    figures["restore_base_backup_alone_seconds"] = round(base_seconds, 1)
+    figures["pitr_over_base_ratio"] = round(latest_seconds / base_seconds, 2)
+    figures["base_backup"] = base.get("label")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shipyard.backup.pitr_config import CONFIG_PATH, STANZA
@@ -167,7 +167,7 @@ def parse_segment_time(text: str, segment: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class Window:
-    """The recoverable window: any moment from the oldest base backup's end to the newest
+    """The recoverable window: any moment after the oldest base backup's end up to the newest
     archived WAL segment can be recovered (`inv restore --to-time`)."""
 
     oldest: datetime
@@ -188,11 +188,12 @@ def _iso(moment: datetime) -> str:
 
 def recoverable_window(stanza: StanzaInfo, newest_wal: datetime | None) -> Window | None:
     """The window from `pgbackrest info` and the newest segment's archive time; None without
-    a usable base backup. A backup is consistent only at its stop, so the window opens there;
-    it ends at the newest archived WAL, or the newest backup's stop when that is later."""
+    a usable base backup. A backup is consistent only at its stop, and pgBackRest restores to
+    a time only from a backup that stopped before it, so the window opens a second after the
+    oldest stop; it ends at the newest archived WAL (or the newest stop when that is later)."""
     good = [backup for backup in stanza.backups if not backup.error]
     if not good:
         return None
-    oldest = min(backup.stopped for backup in good)
+    oldest = min(backup.stopped for backup in good) + timedelta(seconds=1)
     newest = max([backup.stopped for backup in good] + ([newest_wal] if newest_wal else []))
     return Window(oldest=oldest, newest=newest)

@@ -146,7 +146,8 @@ def test_info_and_window() -> None:
     assert newest == datetime.fromtimestamp(1796301990, UTC)
     window = pgbackrest.recoverable_window(stanza, newest)
     assert window is not None
-    assert window.describe() == "2026-12-03T12:43:14+00:00 .. 2026-12-03T12:46:30+00:00"
+    # pgBackRest needs a backup that stopped before the target: the window opens 1 s later.
+    assert window.describe() == "2026-12-03T12:43:15+00:00 .. 2026-12-03T12:46:30+00:00"
     assert pgbackrest.parse_segment_time(REPO_LS, "000000010000000000000007") is None
     assert pgbackrest.recoverable_window(pgbackrest.StanzaInfo("ok", (), ()), newest) is None
 
