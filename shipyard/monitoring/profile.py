@@ -13,15 +13,13 @@ from shipyard.compose import ComposeProject, project_for
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.images.catalog import MONITORING_CATALOG
 from shipyard.monitoring.alertmanager import receivers_from_env, render_alertmanager
-from shipyard.monitoring.layout import MONITORING_DIR, rule_files
+from shipyard.monitoring.layout import rule_files
 from shipyard.monitoring.prometheus import PrometheusSettings, ScrapeTargets, render_prometheus
 
 PROFILE = "monitoring"
 COMPOSE_FILE = PROJECT_ROOT / "compose" / "compose.monitoring.yaml"
 IMAGE_KEYS = tuple(image.key for image in MONITORING_CATALOG)
 GRAFANA = "grafana"
-POSTGRES_QUERIES = MONITORING_DIR / "postgres-exporter" / "queries.yaml"
-"""postgres-exporter's custom queries (pg_archiver_*: WAL archiving, docs/backups.md)."""
 CONTAINER_UID = 65534
 """nobody: the user Prometheus, Alertmanager and the exporters run as (upstream and stand-ins)."""
 GRAFANA_UID = 472
@@ -82,9 +80,6 @@ def render_files(env: Environment, values: dict[str, str], directory: Path) -> l
     prometheus = directory / "prometheus.yml"
     prometheus.write_text(render_prometheus(settings))
     prometheus.chmod(0o644)
-    queries = directory / "postgres_queries.yaml"
-    queries.write_text(POSTGRES_QUERIES.read_text())
-    queries.chmod(0o644)
     private = {
         "alertmanager.yml": (render_alertmanager(receivers_from_env(values)), CONTAINER_UID),
         "postgres_password": (values.get("POSTGRES_PASSWORD", ""), CONTAINER_UID),
@@ -93,7 +88,7 @@ def render_files(env: Environment, values: dict[str, str], directory: Path) -> l
     written = [prometheus]
     for name, (text, owner) in private.items():
         written.append(write_private(directory / name, text, owner))
-    return [*written, queries]
+    return written
 
 
 def write_private(path: Path, text: str, owner: int) -> Path:

@@ -13,7 +13,6 @@ from shipyard.config import load_config
 from shipyard.monitoring.profile import (
     COMPOSE_FILE,
     INTERNAL_READY_URL,
-    POSTGRES_QUERIES,
     monitoring_project,
     ready_url,
     render_files,
@@ -44,8 +43,7 @@ def test_rendered_files_alertmanager_is_private(tmp_path: Path) -> None:
     env = load_config().environment("production")
     values = {"ALERT_EMAIL_TO": "ops@example.com", "ALERT_SMTP_SMARTHOST": "smtp.example:587",
               "ALERT_SMTP_PASSWORD": "smtp-secret-123456"}  # fmt: skip
-    prometheus, alertmanager, *secret_files, queries = render_files(env, values, tmp_path)
-    assert queries.read_text() == POSTGRES_QUERIES.read_text()
+    prometheus, alertmanager, *secret_files = render_files(env, values, tmp_path)
     for private in (alertmanager, *secret_files):
         assert stat.S_IMODE(private.stat().st_mode) == 0o400
     config = yaml.safe_load(prometheus.read_text())
