@@ -33,6 +33,19 @@ class RetentionConfig(BaseModel):
     monthly: int = Field(default=6, ge=0, le=1200)
 
 
+class PitrConfig(BaseModel):
+    """pgBackRest base backups for point-in-time recovery (docs/backups.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_schedule: str = Field(default="47 2 * * 0", pattern=r"^\S+( \S+){4}$")
+    """When cron takes a full base backup (minute hour day month weekday)."""
+    diff_schedule: str = Field(default="47 2 * * 1-6", pattern=r"^\S+( \S+){4}$")
+    """When cron takes a differential one (what changed since the last full)."""
+    retention_full: int = Field(default=2, ge=1, le=100)
+    """Full backups kept; older ones go with the differentials and WAL only they need."""
+
+
 class BackupConfig(BaseModel):
     """How backups run; where they go (endpoint, bucket, credentials) is in the env file."""
 
@@ -50,6 +63,7 @@ class BackupConfig(BaseModel):
     """Seconds an S3 call may make no progress (connect, send, read) before it fails."""
     io_retries: int = Field(default=2, ge=0, le=10)
     """Further attempts of an S3 call that timed out, lost its connection or got a 5xx."""
+    pitr: PitrConfig = Field(default_factory=PitrConfig)
 
 
 class ProvisionConfig(BaseModel):

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.backup.pitr_config import render as render_pitr
 from shipyard.oneoff import offline_sh_argv
 
 SECRETS_DIR_VARIABLE = "SHIPYARD_SECRETS_DIR"
@@ -27,15 +28,17 @@ SECRETS_DIR_VARIABLE = "SHIPYARD_SECRETS_DIR"
 service)."""
 DATA_SECRETS_DIR_VARIABLE = "SHIPYARD_DATA_SECRETS_DIR"
 """On a VM: the directory of the data services' secret files (default: SECRETS_DIR)."""
-DATA_SERVICES = ("db", "objectstore")
+DATA_SERVICES = ("db", "objectstore", "pgbackrest")
 """Started once and never recreated by a deploy: on a VM their secret files live in
 shared/secrets (copied there from the release that first starts them), since a release
 directory is pruned while they still mount its files (and need them again on a restart)."""
 FILE_MODE = 0o400
 DIR_MODE = 0o700
-SERVICE_USERS: Mapping[str, int] = {"app": 10001, "db": 999, "objectstore": 1000}
+SERVICE_USERS: Mapping[str, int] = {"app": 10001, "db": 999, "objectstore": 1000, "pgbackrest": 999}
 """The uid (and gid) each service runs as: compose.yaml's `user:` for app and db; the
-object store stand-in's `minio` user (upstream MinIO runs as root, which reads any file)."""
+object store stand-in's `minio` user (upstream MinIO runs as root, which reads any file).
+`pgbackrest` holds the db container's WAL-archiving files (compose/compose.pitr.yaml)."""
+PITR_SERVICE = "pgbackrest"
 
 
 @dataclass(frozen=True)
@@ -70,30 +73,40 @@ SECRET_FILES: tuple[SecretFile, ...] = (
     SecretFile("objectstore", "s3_access_key", "S3_ACCESS_KEY"),
     SecretFile("objectstore", "s3_secret_key", "S3_SECRET_KEY"),
 )
+PITR_FILES: tuple[SecretFile, ...] = (
+    SecretFile(PITR_SERVICE, "pgbackrest.conf", ""),
+    SecretFile(PITR_SERVICE, "relay", ""),
+)
+"""The db container's WAL-archiving files, declared in compose/compose.pitr.yaml and
+rendered from the BACKUP_S3_* values and the backup key (shipyard.backup.pitr_config)."""
 
 
-def contents(values: Mapping[str, str]) -> dict[SecretFile, bytes]:
-    """Each secret file and its content (the variable's value, no line break)."""
-    return {secret: values.get(secret.variable, "").encode() for secret in SECRET_FILES}
+def contents(values: Mapping[str, str], key: bytes | None = None) -> dict[SecretFile, bytes]:
+    """Each secret file and its content (the variable's value, no line break; pgBackRest's
+    files rendered from the values and the backup encryption `key`)."""
+    pitr = render_pitr(values, key)
+    rendered = dict(zip(PITR_FILES, (pitr.config, pitr.relay), strict=True))
+    plain = {secret: values.get(secret.variable, "") for secret in SECRET_FILES}
+    return {secret: text.encode() for secret, text in (plain | rendered).items()}
 
 
-def fingerprint(values: Mapping[str, str]) -> str:
+def fingerprint(values: Mapping[str, str], key: bytes | None = None) -> str:
     """12 hex digits that change whenever any secret file's content does (a directory
     name: compose recreates the containers whose secrets moved)."""
     digest = hashlib.sha256()
-    for secret, content in sorted(contents(values).items(), key=lambda item: item[0].path):
+    for secret, content in sorted(contents(values, key).items(), key=lambda item: item[0].path):
         digest.update(f"{secret.path}\0{len(content)}\0".encode() + content)
     return digest.hexdigest()[:12]
 
 
-def write_local(root: Path, values: Mapping[str, str]) -> Path:
+def write_local(root: Path, values: Mapping[str, str], key: bytes | None = None) -> Path:
     """The secret files of `values` in `root/<fingerprint>/` (written when missing, complete
     or not at all); returns that directory.
 
     Run as root, each file belongs to its service's uid, mode 0400. Otherwise (a developer
     without root) the files are the developer's, mode 0444, so the containers' users can
     read them: the directories (0700) keep every other user of the machine out."""
-    directory = root / fingerprint(values)
+    directory = root / fingerprint(values, key)
     if directory.is_dir():
         return directory
     root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
@@ -101,7 +114,7 @@ def write_local(root: Path, values: Mapping[str, str]) -> Path:
     staging = root / f".tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     owned = os.geteuid() == 0
-    for secret, content in contents(values).items():
+    for secret, content in contents(values, key).items():
         path = staging / secret.path
         path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -151,7 +164,8 @@ def own_argv(directory: str, shared: str, image: str) -> list[str]:
     when they are not there yet, from a one-off container of `image` (any image with `sh`,
     `chown`, `chmod` and `cp`; the deploy uses the app image it just shipped). No network."""
     commands = [
-        f"chown {secret.uid}:{secret.uid} /secrets/{secret.path}" for secret in SECRET_FILES
+        f"chown {secret.uid}:{secret.uid} /secrets/{secret.path}"
+        for secret in (*SECRET_FILES, *PITR_FILES)
     ]
     commands += [f"chmod {FILE_MODE:o} /secrets/*/*", "mkdir -p -m 0700 /shared/secrets"]
     commands += [

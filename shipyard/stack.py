@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from shipyard import dblogin, secretfiles
+from shipyard.backup.target import encryption_key
 from shipyard.compose import ComposeProject, project_for
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.envfile.load import interpolate, parse_env_text, read_text, register_secrets
@@ -88,7 +89,8 @@ class LocalStack:
         """The secret files of the env file as it is now (shipyard.secretfiles), written
         when missing; their directory changes with their content, so `up` recreates the
         containers whose secrets changed."""
-        return secretfiles.write_local(self.secrets_root, self.env_values)
+        key = encryption_key(self.env_values, self.env.path(self.env.env_file))
+        return secretfiles.write_local(self.secrets_root, self.env_values, key)
 
     @cached_property
     def env_values(self) -> dict[str, str]:

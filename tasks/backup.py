@@ -109,14 +109,29 @@ def create(c, env=LOCAL, json=False, on_host=False, prune=True, dry_run=False):
 @console.exits_cleanly
 def list_(c, env=LOCAL, json=False, on_host=False):
     """List the complete backups (incomplete ones are named apart)."""
+    from shipyard.backup.pitr import archives_wal, stanza_info
+
     with _context(c, env, on_host) as ctx:
         states = ctx.catalog.backups()
         manifests = [ctx.catalog.manifest(s.id) for s in states if s.complete]
+        bases = stanza_info(ctx).backups if archives_wal(ctx.env) else ()
     verified = {s.id for s in states if s.verified}
     incomplete = [s.id for s in states if not s.complete]
     if json:
         console.emit_json(
             {
+                "base_backups": [
+                    {
+                        "label": b.label,
+                        "type": b.type,
+                        "started_at": b.started.isoformat(),
+                        "stopped_at": b.stopped.isoformat(),
+                        "wal": [b.wal_start, b.wal_stop],
+                        "size": b.size,
+                        "stored": b.repo_size,
+                    }
+                    for b in bases
+                ],
                 "backups": [
                     {
                         "id": m.id,
@@ -156,6 +171,11 @@ def list_(c, env=LOCAL, json=False, on_host=False):
         console.warn(
             f"incomplete (no manifest, not restorable; pruned after a day): {', '.join(incomplete)}"
         )
+    for b in bases:
+        console.say(
+            f"{b.label}  pgBackRest {b.type:<4}  {b.size / 1e6:8.1f} MB ({b.repo_size / 1e6:.1f} MB"
+            f" stored)  WAL {b.wal_start}..{b.wal_stop}  {b.stopped.isoformat(timespec='seconds')}"
+        )
 
 
 @task(
@@ -170,10 +190,12 @@ def list_(c, env=LOCAL, json=False, on_host=False):
 @console.exits_cleanly
 def verify(c, backup="latest", restore=False, env=LOCAL, json=False, on_host=False):
     """Check a backup's hashes and dump, and with --restore restore it into scratch space."""
+    from shipyard.backup.pitr import archives_wal, verify_repository
     from shipyard.backup.verify import verify as run_verify
 
     with _context(c, env, on_host) as ctx:
         report = run_verify(ctx, backup, restore=restore, step=console.step)
+        bases = verify_repository(ctx, console.step).backups if archives_wal(ctx.env) else None
     if json:
         console.emit_json(
             {
@@ -184,9 +206,12 @@ def verify(c, backup="latest", restore=False, env=LOCAL, json=False, on_host=Fal
                 "objects": report.objects_checked,
                 "tables": report.tables,
                 "seconds": round(report.seconds, 3),
+                "pitr_base_backups": None if bases is None else len(bases),
             }
         )
         return
+    if bases is not None:
+        console.result(f"pgBackRest repository verified: {len(bases)} base backup(s) and their WAL")
     for table, rows in report.tables.items():
         console.say(f"  {table:<40} {rows:>12} rows")
     how = "restored into scratch space" if restore else "hashes and table of contents"
@@ -249,7 +274,7 @@ def schedule(
     )
     if not outcome.dry_run:
         console.result(
-            f"{'installed' if outcome.changed else 'already installed'}: cron line above"
+            f"{'installed' if outcome.changed else 'already installed'}: cron line(s) above"
             f" ({'crontab of ' + user if user else 'your crontab'}); log rotation in"
             f" {outcome.rule}"
         )
@@ -264,6 +289,8 @@ def schedule(
         "no_safety_backup": "skip the backup of the current data taken first",
         "json": "print JSON",
         "on_host": ON_HOST_HELP,
+        "to_time": 'point-in-time recovery of the database: "2026-12-03 10:14:00+00" or latest'
+        " (pgBackRest; the objects are left as they are)",
     }
 )
 @console.exits_cleanly
@@ -276,11 +303,16 @@ def restore(
     no_safety_backup=False,
     json=False,
     on_host=False,
+    to_time=None,
 ):
-    """Restore the database and the objects from a backup (safety backup first)."""
+    """Restore the database and the objects from a backup (safety backup first), or with
+    --to-time the database to a moment (point-in-time recovery)."""
     from shipyard.backup.restore import plan_restore
     from shipyard.backup.restore import restore as run_restore
 
+    if to_time is not None:
+        _restore_to_time(c, env, to_time, yes=yes, json=json, on_host=on_host)
+        return
     with _context(c, env, on_host) as ctx:
         plan = plan_restore(ctx, backup)
         if json:  # stdout carries the one JSON document only
@@ -323,6 +355,37 @@ def restore(
     console.result(f"restored backup {report.manifest.id} into {env} in {report.seconds:.1f} s")
 
 
+def _restore_to_time(
+    c: Context, env: str, to_time: str, *, yes: bool, json: bool, on_host: bool
+) -> None:
+    from shipyard.backup.pitr_restore import restore_to_time
+
+    with _context(c, env, on_host) as ctx:
+        console.confirm_name(
+            f"Replace the database of {env} with its state at {to_time}?",
+            env,
+            yes=yes,
+            refusal="a point-in-time restore replaces the database",
+        )
+        report = restore_to_time(ctx, to_time, console.step)
+    if json:
+        console.emit_json(
+            {
+                "ok": True,
+                "to_time": to_time,
+                "window": [report.window.oldest.isoformat(), report.window.newest.isoformat()],
+                "tables": report.tables,
+                "safety_volume": report.safety_volume,
+                "seconds": round(report.seconds, 3),
+            }
+        )
+        return
+    console.result(
+        f"{env} recovered to {to_time} in {report.seconds:.1f} s ({report.tables} tables);"
+        f" the data before is in volume {report.safety_volume}"
+    )
+
+
 @task(help={"env": "environment whose latest backup to drill (default: local)", "json": "JSON"})
 @console.exits_cleanly
 def drill(c, env=LOCAL, json=False):
@@ -351,5 +414,73 @@ def drill(c, env=LOCAL, json=False):
     )
 
 
-collection = Collection("backup", create, list_, verify, prune, schedule)
+@task(
+    help={
+        "env": "environment (default: local)",
+        "type": "full, diff (changes since the last full) or incr (since the last backup)",
+        "json": "print JSON",
+        "on_host": ON_HOST_HELP,
+    }
+)
+@console.exits_cleanly
+def base(c, env=LOCAL, type="full", json=False, on_host=False):
+    """Take a pgBackRest base backup for point-in-time recovery, then expire old ones."""
+    from shipyard.backup.pgbackrest import BACKUP_TYPES
+    from shipyard.backup.pitr import take_base_backup
+    from shipyard.errors import ConfigError
+
+    if type not in BACKUP_TYPES:
+        raise ConfigError(
+            f"--type {type!r} is not one of {', '.join(BACKUP_TYPES)}",
+            hint="full weekly, diff daily is the usual schedule (inv backup.schedule)",
+        )
+    with _context(c, env, on_host) as ctx:
+        report = take_base_backup(ctx, type, console.step)
+    backup = report.backup
+    if json:
+        console.emit_json(
+            {
+                "ok": True,
+                "label": backup.label,
+                "type": backup.type,
+                "wal": [backup.wal_start, backup.wal_stop],
+                "size": backup.size,
+                "stored": backup.repo_size,
+                "seconds": round(report.seconds, 3),
+                "kept": [b.label for b in report.stanza.backups],
+            }
+        )
+        return
+    console.result(
+        f"base backup {backup.label} ({backup.type}) of {env} in {report.seconds:.1f} s:"
+        f" {backup.size / 1e6:.1f} MB, {backup.repo_size / 1e6:.1f} MB stored;"
+        f" {len(report.stanza.backups)} base backup(s) kept"
+    )
+
+
+@task(help={"env": "environment (default: local)", "json": "print JSON", "on_host": ON_HOST_HELP})
+@console.exits_cleanly
+def window(c, env=LOCAL, json=False, on_host=False):
+    """The recoverable window of point-in-time recovery (oldest base backup .. newest WAL)."""
+    from shipyard.backup.pitr import window as recoverable_window
+
+    with _context(c, env, on_host) as ctx:
+        found = recoverable_window(ctx)
+    if json:
+        console.emit_json(
+            {
+                "ok": found is not None,
+                "env": env,
+                "oldest": found.oldest.isoformat() if found else None,
+                "newest": found.newest.isoformat() if found else None,
+            }
+        )
+        return
+    if found is None:
+        console.say(f"no base backup of {env} yet; take one with `inv backup.base --env {env}`")
+        return
+    console.result(f"{env} can be recovered to any time in {found.describe()}")
+
+
+collection = Collection("backup", create, list_, verify, prune, schedule, base, window)
 dr = Collection("dr", drill)

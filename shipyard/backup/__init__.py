@@ -7,4 +7,6 @@ Layout on the backup store (docs/architecture.md, Backups)::
     <prefix>/<env>/<backup-id>/objects.json    the app bucket: key -> size, etag, sha256
     <prefix>/<env>/objects/<sha256>            content-addressed objects, shared
     <prefix>/<env>/<backup-id>/manifest.json   written last; without it a backup is incomplete
+    <prefix>/pgbackrest/<env>/                 pgBackRest's repository (WAL and base backups,
+                                               point-in-time recovery: pitr*.py, pgbackrest.py)
 """

@@ -11,10 +11,11 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from shipyard.backup.context import BackupContext, open_backup, require_on_host
+from shipyard.backup.pitr import archives_wal
 from shipyard.config import PROJECT_ROOT, ShipyardConfig
 from shipyard.errors import CommandFailedError, PrerequisiteError
 from shipyard.remote import Runner
@@ -35,15 +36,21 @@ class CronJob:
     project: str
     log_file: PurePosixPath
     on_host: bool
+    task: tuple[str, ...] = ("backup",)
+    """The inv task and its own options (`backup.base --type full` for base backups)."""
+    kind: str = ""
+    """Tells this job's line apart from the nightly dump's (e.g. `base-full`)."""
 
     @property
     def marker(self) -> str:
         """The comment that identifies this environment's line in a crontab."""
-        return f"# shipyard-backup {self.project}/{self.env}"
+        name = f"shipyard-backup-{self.kind}" if self.kind else "shipyard-backup"
+        return f"# {name} {self.project}/{self.env}"
 
     def line(self) -> str:
         """The exact crontab line."""
-        args = ["backup", "--env", self.env, *(["--on-host"] if self.on_host else []), "--json"]
+        on_host = ["--on-host"] if self.on_host else []
+        args = [*self.task, "--env", self.env, *on_host, "--json"]
         command = " ".join(
             [
                 f"cd {shlex.quote(str(self.workdir))} &&",
@@ -138,6 +145,18 @@ def cron_job(ctx: BackupContext) -> CronJob:
     )
 
 
+def base_backup_jobs(ctx: BackupContext) -> list[CronJob]:
+    """pgBackRest's base backups beside the nightly dump, where the stack archives WAL: a
+    full one and a differential one, on the schedules of `backup.pitr`."""
+    if not archives_wal(ctx.env):
+        return []
+    nightly, pitr = cron_job(ctx), ctx.settings.pitr
+    return [
+        replace(nightly, schedule=when, task=("backup.base", "--type", kind), kind=f"base-{kind}")
+        for kind, when in (("full", pitr.full_schedule), ("diff", pitr.diff_schedule))
+    ]
+
+
 def schedule_backups(
     config: ShipyardConfig,
     env_name: str,
@@ -154,9 +173,14 @@ def schedule_backups(
     require_on_host(config.environment(env_name), on_host)
     with open_backup(config, env_name, on_host=on_host) as ctx:
         job = cron_job(ctx)
-        say(job.line())
+        jobs = [job, *base_backup_jobs(ctx)]
+        for each in jobs:
+            say(each.line())
         if dry_run:
             say(logrotate_rule(job.log_file).rstrip())
             return ScheduleOutcome(job, dry_run=True)
-        changed, rule = install(ctx.site.runner, job, user=user, logrotate_dir=logrotate_dir)
+        changed, rule = False, ""
+        for each in jobs:
+            installed, rule = install(ctx.site.runner, each, user=user, logrotate_dir=logrotate_dir)
+            changed = changed or installed
     return ScheduleOutcome(job, dry_run=False, changed=changed, rule=rule)

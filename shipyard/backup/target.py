@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipyard.backup.crypto import load_key
 from shipyard.envfile.schema import BY_NAME, DEV
 from shipyard.errors import ConfigError
 
@@ -132,3 +133,10 @@ def _beside(env_file: Path, name: str) -> Path:
     """A path from the env file, relative to the env file's directory."""
     path = Path(name).expanduser()
     return path if path.is_absolute() else env_file.parent / path
+
+
+def encryption_key(values: Mapping[str, str], env_file: Path) -> bytes | None:
+    """The backup encryption key named by BACKUP_ENCRYPTION_KEY_FILE (relative to the env
+    file), or None when none is set; a ConfigError when it is set but unusable."""
+    name = values.get("BACKUP_ENCRYPTION_KEY_FILE") or None
+    return load_key(_beside(env_file, name)).secret if name else None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard import secretfiles
+from shipyard.backup.target import encryption_key
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.deploy.plan import deploy_variables, release_env_text, unpack_bundle_argv
 from shipyard.edge.nginx_conf import LOCAL_NGINX, render_docstore_conf
@@ -42,7 +43,8 @@ def bundle_files(
     files["release.json"] = (facts.to_json().encode(), 0o644)
     files[".env"] = (release_env_text(for_vm(env_text), variables).encode(), 0o600)
     values = interpolate(parse_env_text(env_text).entries)
-    for secret, content in secretfiles.contents(values).items():
+    key = encryption_key(values, env.path(env.env_file))
+    for secret, content in secretfiles.contents(values, key).items():
         files[f"secrets/{secret.path}"] = (content, 0o600)
     return files
 

@@ -337,6 +337,17 @@ VARIABLES: tuple[Variable, ...] = (
         pattern=NO_WHITESPACE,
     ),
     Variable(
+        "PG_ARCHIVE_TIMEOUT",
+        "backups",
+        "Seconds after which PostgreSQL switches to a new WAL segment even when the database"
+        " is idle, so pgBackRest archives it (compose/compose.pitr.yaml): at most this much"
+        " of the last writes is lost with the host. Smaller costs a 16 MB segment each time.",
+        type=VarType.INT,
+        default="60",
+        min_value=10,
+        max_value=3600,
+    ),
+    Variable(
         "REGISTRY_USERNAME",
         "image registry",
         "User `inv deploy` logs in to the environment's registry as (image_delivery:"

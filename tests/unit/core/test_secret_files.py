@@ -90,7 +90,9 @@ def test_the_vm_gives_each_file_to_its_service_without_network():
     assert script.endswith(
         "{ [ -d /shared/secrets/db ] || cp -a /secrets/db /shared/secrets/; } && "
         "{ [ -d /shared/secrets/objectstore ] || cp -a /secrets/objectstore /shared/secrets/; }"
+        " && { [ -d /shared/secrets/pgbackrest ] || cp -a /secrets/pgbackrest /shared/secrets/; }"
     )
+    assert "chown 999:999 /secrets/pgbackrest/pgbackrest.conf" in script
     assert not any(value in " ".join(argv) for value in VALUES.values())
 
 
