@@ -161,8 +161,9 @@ def prune_local(root: Path, keep: Path) -> None:
 def own_argv(directory: str, shared: str, image: str) -> list[str]:
     """On a VM whose deploy user is not root: give each secret file under `directory` to its
     service's uid (mode 0400), and copy the data services' directories to `shared`/secrets
-    when they are not there yet, from a one-off container of `image` (any image with `sh`,
-    `chown`, `chmod` and `cp`; the deploy uses the app image it just shipped). No network."""
+    when they are not there yet (pgBackRest's files: every time), from a one-off container
+    of `image` (any image with `sh`, `chown`, `chmod` and `cp`; the deploy uses the app
+    image it just shipped). No network."""
     commands = [
         f"chown {secret.uid}:{secret.uid} /secrets/{secret.path}"
         for secret in (*SECRET_FILES, *PITR_FILES)
@@ -171,6 +172,14 @@ def own_argv(directory: str, shared: str, image: str) -> list[str]:
     commands += [
         f"{{ [ -d /shared/secrets/{service} ] || cp -a /secrets/{service} /shared/secrets/; }}"
         for service in DATA_SERVICES
+        if service != PITR_SERVICE
+    ]
+    # pgBackRest reads its files at every archive-push: they follow the env file at every
+    # deploy (a rotated store key, a new BACKUP_S3_*), written in place so the db
+    # container's bind mounts see them
+    commands += [
+        f"mkdir -p -m 0700 /shared/secrets/{PITR_SERVICE}",
+        f"cp -a /secrets/{PITR_SERVICE}/. /shared/secrets/{PITR_SERVICE}/",
     ]
     return offline_sh_argv(
         image,

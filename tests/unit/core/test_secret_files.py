@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
 import tarfile
 
 import yaml
@@ -87,13 +88,32 @@ def test_the_vm_gives_each_file_to_its_service_without_network():
     assert "chown 10001:10001 /secrets/app/postgres_password" in script
     assert "chown 999:999 /secrets/db/postgres_password" in script
     assert "chmod 400 /secrets/*/*" in script
-    assert script.endswith(
-        "{ [ -d /shared/secrets/db ] || cp -a /secrets/db /shared/secrets/; } && "
-        "{ [ -d /shared/secrets/objectstore ] || cp -a /secrets/objectstore /shared/secrets/; }"
-        " && { [ -d /shared/secrets/pgbackrest ] || cp -a /secrets/pgbackrest /shared/secrets/; }"
-    )
     assert "chown 999:999 /secrets/pgbackrest/pgbackrest.conf" in script
     assert not any(value in " ".join(argv) for value in VALUES.values())
+
+
+def test_the_vm_keeps_the_data_services_files_and_refreshes_pgbackrests(tmp_path):
+    """The script run by sh against real directories standing for /secrets and /shared:
+    db and objectstore keep the files they started with (copied once); pgBackRest's follow
+    every release, written in place (same inode: the db container's bind mount sees them)."""
+    release, shared = tmp_path / "release", tmp_path / "shared"
+    for secret in (*secretfiles.SECRET_FILES, *secretfiles.PITR_FILES):
+        (release / secret.service).mkdir(parents=True, exist_ok=True)
+        (release / secret.path).write_text(f"new {secret.name}")
+    for service, name in (("db", "postgres_password"), ("pgbackrest", "pgbackrest.conf")):
+        (shared / "secrets" / service).mkdir(parents=True)
+        (shared / "secrets" / service / name).write_text(f"old {name}")
+    conf = shared / "secrets/pgbackrest/pgbackrest.conf"
+    inode = conf.stat().st_ino
+    argv = secretfiles.own_argv(str(release), str(shared), "image")
+    script = argv[argv.index("-c") + 1]
+    script = script.replace("/secrets", str(release)).replace("/shared", str(shared))
+    script = script.replace(f"{shared}{release}", f"{shared}/secrets")
+    script = script.replace("chown ", ": chown ")  # owners are asserted above; any user runs this
+    subprocess.run(["sh", "-c", script], check=True)
+    assert (shared / "secrets/db/postgres_password").read_text() == "old postgres_password"
+    assert (shared / "secrets/objectstore/s3_access_key").read_text() == "new s3_access_key"
+    assert conf.read_text() == "new pgbackrest.conf" and conf.stat().st_ino == inode
 
 
 def test_the_bundle_carries_the_secret_files_private():
