@@ -112,7 +112,7 @@ def test_no_secret_in_docker_inspect_processes_or_public_files(deployed: Isolate
     assert files, "no file holds the secrets at all"
     for mode, owner, name in files:
         assert mode in ("600", "400"), f"{name} is mode {mode}"
-        assert (mode, owner) == ("600", "deploy") or re.search(r"/secrets/\w+/\w+$", name)
+        assert (mode, owner) == ("600", "deploy") or re.search(r"/secrets/\w+/[\w.]+$", name)
     # The data services, never recreated by a deploy, mount files that outlive releases.
     db = on_vm(deployed, "docker", "ps", "--quiet", "--filter", "name=docstore-db-1").stdout
     sources = on_vm(
@@ -125,6 +125,8 @@ def test_no_secret_in_docker_inspect_processes_or_public_files(deployed: Isolate
         f"1000 400 {ROOT}/shared/secrets/objectstore/s3_access_key",
         f"1000 400 {ROOT}/shared/secrets/objectstore/s3_secret_key",
         f"999 400 {ROOT}/shared/secrets/db/postgres_password",
+        f"999 400 {ROOT}/shared/secrets/pgbackrest/pgbackrest.conf",
+        f"999 400 {ROOT}/shared/secrets/pgbackrest/relay",
     ]
     release = as_root(deployed, "readlink /srv/docstore/current").strip()
     owners = as_root(deployed, f"stat -c '%u %a %n' /srv/docstore/{release}/secrets/*/*")
@@ -137,6 +139,8 @@ def test_no_secret_in_docker_inspect_processes_or_public_files(deployed: Isolate
             (999, "db/postgres_password"),
             (1000, "objectstore/s3_access_key"),
             (1000, "objectstore/s3_secret_key"),
+            (999, "pgbackrest/pgbackrest.conf"),
+            (999, "pgbackrest/relay"),
         ]
     )
 
