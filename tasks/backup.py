@@ -195,7 +195,10 @@ def verify(c, backup="latest", restore=False, env=LOCAL, json=False, on_host=Fal
 
     with _context(c, env, on_host) as ctx:
         report = run_verify(ctx, backup, restore=restore, step=console.step)
-        bases = verify_repository(ctx, console.step).backups if archives_wal(ctx.env) else None
+        checked = (
+            verify_repository(ctx, console.step, console.warn) if archives_wal(ctx.env) else None
+        )
+        bases = None if checked is None else checked.backups
     if json:
         console.emit_json(
             {

@@ -116,9 +116,24 @@ def window(ctx: BackupContext) -> Window | None:
     return pgbackrest.recoverable_window(stanza, newest_wal)
 
 
-def verify_repository(ctx: BackupContext, step: Say) -> StanzaInfo:
+def verify_repository(ctx: BackupContext, step: Say, warn: Say) -> StanzaInfo | None:
     """`pgbackrest check` (a fresh WAL segment reaches the archive) and `pgbackrest verify`
-    (every stored file against its checksum); raises on any problem."""
+    (every stored file against its checksum) once the repository holds a base backup;
+    raises on any problem then. None when there is nothing to verify: before the first base
+    backup (a step says so), or when the repository cannot be read at all (`warn` says why;
+    the WalArchiveLagging alert fires for the same cause). A logical backup's verification
+    never fails on the repository of point-in-time recovery."""
+    try:
+        info = stanza_info(ctx)
+    except CommandFailedError as exc:
+        warn(f"pgBackRest repository not verified, point-in-time recovery is at risk: {exc}")
+        return None
+    if not info.backups:
+        step(
+            f"pgBackRest: no base backup in the repository yet ({info.status}); take one with"
+            f" `inv backup.base --env {ctx.env.name}`"
+        )
+        return None
     io_timeout = ctx.settings.io_timeout
     step("pgbackrest check: a new WAL segment is archived")
     run_in_db(ctx.site, pgbackrest.check(io_timeout), "pgbackrest check", timeout=QUERY_TIMEOUT)
