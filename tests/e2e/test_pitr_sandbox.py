@@ -201,5 +201,6 @@ def test_a_destroyed_vm_is_recovered_to_latest_and_to_a_moment(vm: IsolatedSandb
         _inv(vm, "restore", "--env", "sandbox", "--to-time", middle.isoformat(sep=" "), "--yes"),
         "inv restore --to-time <middle>",
     )
-    assert _rows(vm) == [row for row in written if row[1] <= middle]
-    assert middle - timedelta(seconds=1) <= _rows(vm)[-1][1] <= middle
+    recovered = _rows(vm)
+    assert recovered == [row for row in written if row[1] <= middle]
+    assert middle - timedelta(seconds=1) <= recovered[-1][1] <= middle
