@@ -18,6 +18,29 @@ from shipyard.envfile.init import new_env_text
 from tests.integration.support import IsolatedLocal, free_port, run_inv, s3_server, test_project
 
 BACKUP_BUCKET = "offsite-backups"
+NO_WAL_ARCHIVING = """\
+# The suite's stack without compose.pitr.yaml: its remote store (moto) listens on this
+# machine's 127.0.0.1, which the database container cannot reach, so WAL archiving could
+# only fail there (and slow the database's first start past its health check). Logical
+# backups are what these tests are about; tests/integration/backup/test_pitr.py and
+# tests/e2e/test_pitr_sandbox.py archive WAL to stores the database reaches.
+shipyard:
+  environments:
+    local:
+      compose_files: [compose/compose.yaml, compose/compose.local.yaml]
+"""
+
+
+@dataclass(frozen=True)
+class LogicalOnlyLocal(IsolatedLocal):
+    """The isolated local stack with WAL archiving off (an Invoke runtime config file)."""
+
+    runtime_config: Path = Path()
+
+    def overrides(self) -> dict[str, str]:
+        return {**super().overrides(), "INVOKE_RUNTIME_CONFIG": str(self.runtime_config)}
+
+
 TABLE_STATE_SQL = """
 SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
 WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
@@ -211,8 +234,13 @@ def backup_stack(tmp_path_factory: pytest.TempPathFactory, moto_s3: str) -> Iter
 
     tmp = tmp_path_factory.mktemp("backup")
     env_file = tmp / ".env"
-    isolated = IsolatedLocal(
-        project=test_project("docstore-backup-it"), env_file=env_file, port=free_port()
+    runtime_config = tmp / "invoke.yaml"
+    runtime_config.write_text(NO_WAL_ARCHIVING, encoding="utf-8")
+    isolated = LogicalOnlyLocal(
+        project=test_project("docstore-backup-it"),
+        env_file=env_file,
+        port=free_port(),
+        runtime_config=runtime_config,
     )
     text = new_env_text("local", public_url=isolated.public_url)
     text += (
