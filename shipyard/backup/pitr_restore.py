@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -80,26 +80,21 @@ def volume_names(project: str, stamp: str) -> tuple[str, str, str]:
     return live, f"{live}-pitr-{stamp}", f"{live}-before-{stamp}"
 
 
+def root_shell_argv(project: ComposeProject, volumes: Sequence[str], script: str) -> list[str]:
+    """A one-off root container of the db service (no dependencies started) running `sh -c
+    script` with `volumes` (`VOLUME:PATH`) mounted beside the service's own."""
+    mounts = [option for volume in volumes for option in ("--volume", volume)]
+    return [
+        *project.base(), "run", "--rm", "--no-deps", "-T", "--user", "0:0", *mounts,
+        "--entrypoint", "sh", DB_SERVICE, "-c", script,
+    ]  # fmt: skip
+
+
 def prepare_argv(project: ComposeProject, volume: str) -> list[str]:
     """An empty PGDATA owned by postgres (999) in the new volume (root, no network)."""
     data = RESTORED_PGDATA
     script = f"mkdir -p {data} && chown 999:999 {data} && chmod 0700 {data}"
-    return [
-        *project.base(),
-        "run",
-        "--rm",
-        "--no-deps",
-        "-T",
-        "--user",
-        "0:0",
-        "--volume",
-        f"{volume}:{RESTORE_MOUNT}",
-        "--entrypoint",
-        "sh",
-        DB_SERVICE,
-        "-c",
-        script,
-    ]
+    return root_shell_argv(project, [f"{volume}:{RESTORE_MOUNT}"], script)
 
 
 def restore_argv(project: ComposeProject, volume: str, target: datetime | None) -> list[str]:
@@ -150,24 +145,7 @@ def switch_argv(project: ComposeProject, recovered: str, safety: str) -> list[st
         f"cp -a {PGDATA}/. /before/ && find {PGDATA} -mindepth 1 -delete"
         f" && cp -a {RESTORED_PGDATA}/. {PGDATA}/"
     )
-    return [
-        *project.base(),
-        "run",
-        "--rm",
-        "--no-deps",
-        "-T",
-        "--user",
-        "0:0",
-        "--volume",
-        f"{recovered}:{RESTORE_MOUNT}",
-        "--volume",
-        f"{safety}:/before",
-        "--entrypoint",
-        "sh",
-        DB_SERVICE,
-        "-c",
-        script,
-    ]
+    return root_shell_argv(project, [f"{recovered}:{RESTORE_MOUNT}", f"{safety}:/before"], script)
 
 
 def parse_check(text: str) -> tuple[bool, int]:
