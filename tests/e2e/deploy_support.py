@@ -15,6 +15,8 @@ from shipyard.config import PROJECT_ROOT, load_config
 from shipyard.images.app import BuildInfo
 from shipyard.images.resolve import resolve_images
 from shipyard.stack import LocalStack
+from shipyard.vm.releases import current_release
+from shipyard.vm.target import Target
 from tests.e2e.support import IsolatedSandbox
 from tests.integration.support import build_image, run_inv
 
@@ -65,6 +67,19 @@ def on_vm(sandbox: IsolatedSandbox, *argv: str) -> subprocess.CompletedProcess[s
         text=True,
         check=False,
     )
+
+
+def undeploy(sandbox: IsolatedSandbox) -> None:
+    """Remove what a module deployed to the session's VM: the serving release's stack with
+    its volumes, then the deploy path (the next module starts from an empty VM)."""
+    env = sandbox.environment()
+    with sandbox.runner() as runner:
+        target = Target(env, runner)
+        release = current_release(target)
+        assert release is not None
+        runner.run(target.project(release).down(volumes=True)).raise_for_status("down")
+    cleanup = ["docker", "exec", sandbox.container, "rm", "-rf", str(env.deploy_path)]
+    subprocess.run(cleanup, check=True, capture_output=True)
 
 
 def served_version(sandbox: IsolatedSandbox) -> str:

@@ -21,7 +21,7 @@ import pytest
 
 from shipyard.vm.releases import current_release, release_names
 from shipyard.vm.target import Target
-from tests.e2e.deploy_support import deploy
+from tests.e2e.deploy_support import deploy, undeploy
 from tests.e2e.support import IsolatedSandbox
 from tests.integration.support import run_inv, s3_server
 
@@ -39,14 +39,7 @@ def deployed(sandbox: IsolatedSandbox) -> Iterator[IsolatedSandbox]:
         assert result.returncode == 0, result.stderr
     yield sandbox
     if not already:
-        env = sandbox.environment()
-        with sandbox.runner() as runner:
-            target = Target(env, runner)
-            release = current_release(target)
-            assert release is not None
-            runner.run(target.project(release).down(volumes=True)).raise_for_status("down")
-        cleanup = ["docker", "exec", sandbox.container, "rm", "-rf", str(env.deploy_path)]
-        subprocess.run(cleanup, check=True, capture_output=True)
+        undeploy(sandbox)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import pytest
 
 from shipyard.vm.releases import current_release
 from shipyard.vm.target import Target
-from tests.e2e.deploy_support import deploy, on_vm
+from tests.e2e.deploy_support import deploy, on_vm, undeploy
 from tests.e2e.support import IsolatedSandbox
 from tests.integration.support import run_inv
 
@@ -94,13 +94,7 @@ def logged(sandbox: IsolatedSandbox) -> Iterator[Logged]:
     assert again.returncode == 0, again.stderr
     yield Logged(sandbox, request_id, container)
     if not already:
-        with sandbox.runner() as runner:
-            target = Target(env, runner)
-            release = current_release(target)
-            assert release is not None
-            runner.run(target.project(release).down(volumes=True)).raise_for_status("down")
-        cleanup = ["docker", "exec", sandbox.container, "rm", "-rf", str(env.deploy_path)]
-        subprocess.run(cleanup, check=True, capture_output=True)
+        undeploy(sandbox)
 
 
 def test_a_removed_containers_line_is_found_by_its_request_id(logged: Logged) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,3 +273,29 @@ def bulk_table(backup_stack: BackupStack) -> Iterator[str]:
     )
     yield "public.bulk"
     backup_stack.sql("DROP TABLE IF EXISTS bulk")
+
+
+@pytest.fixture
+def in_stack(backup_stack: BackupStack) -> Path:
+    """An env file whose backups go to the stack's own object store (local's default)."""
+    return backup_stack.variant(
+        "in-stack",
+        BACKUP_S3_ENDPOINT="",
+        BACKUP_S3_ACCESS_KEY="",
+        BACKUP_S3_SECRET_KEY="",
+        BACKUP_S3_BUCKET="",
+    )
+
+
+def wait_for_stderr(process: subprocess.Popen[str], text: str, timeout: float) -> str:
+    """Read a background `inv`'s stderr until `text` shows up; what was read."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline() if process.stderr else ""
+        if not line:
+            break
+        seen += line
+        if text in line:
+            return seen
+    raise AssertionError(f"{text!r} never appeared; stderr so far:\n{seen}")

@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from tests.integration.backup.conftest import BACKUP_BUCKET, BackupStack
+from tests.integration.backup.conftest import BACKUP_BUCKET, BackupStack, wait_for_stderr
 from tests.integration.support import test_project as suffixed
 
 
@@ -136,20 +136,6 @@ def test_missing_object_is_caught_by_verify(backup_stack: BackupStack):
     assert f"objects/{victim} is missing" in result.stderr
 
 
-def _wait_for(process, text: str, timeout: float = 120) -> str:
-    """Read the process's stderr until `text` shows up."""
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen += line
-        if text in line:
-            return seen
-    raise AssertionError(f"{text!r} never appeared; stderr so far:\n{seen}")
-
-
 def _assert_no_new_complete_backup(stack: BackupStack, known: set[str]) -> None:
     listing = _listed(stack)
     assert {row["id"] for row in listing["backups"]} <= known
@@ -160,7 +146,7 @@ def _assert_no_new_complete_backup(stack: BackupStack, known: set[str]) -> None:
 def test_backup_killed_mid_upload_leaves_no_manifest(backup_stack: BackupStack, bulk_table):
     known = {row["id"] for row in _listed(backup_stack)["backups"]}
     process = backup_stack.popen_inv("backup")
-    _wait_for(process, "pg_dump of")
+    wait_for_stderr(process, "pg_dump of", 120)
     time.sleep(0.5)
     assert process.poll() is None, "the backup finished before it could be interrupted"
     os.killpg(process.pid, signal.SIGKILL)
@@ -174,7 +160,7 @@ def test_backup_killed_mid_upload_leaves_no_manifest(backup_stack: BackupStack, 
 def test_pg_dump_killed_mid_stream_aborts_the_upload(backup_stack: BackupStack, bulk_table):
     known = {row["id"] for row in _listed(backup_stack)["backups"]}
     process = backup_stack.popen_inv("backup")
-    _wait_for(process, "pg_dump of")
+    wait_for_stderr(process, "pg_dump of", 120)
     time.sleep(0.3)
     backup_stack.compose(
         "exec",
@@ -197,7 +183,7 @@ def test_pg_dump_killed_mid_stream_aborts_the_upload(backup_stack: BackupStack, 
 
 def test_two_backups_at_once_one_is_refused(backup_stack: BackupStack, bulk_table):
     first = backup_stack.popen_inv("backup")
-    _wait_for(first, "pg_dump of")
+    wait_for_stderr(first, "pg_dump of", 120)
     second = backup_stack.inv("backup", "--json")
     assert second.returncode == 3, second.stderr
     assert "holds" in second.stderr

@@ -19,18 +19,6 @@ BIG_MB = 1024
 """Random bytes in the database: about 1 GB on disk and 1 GB stored after zstd."""
 
 
-@pytest.fixture
-def in_stack(backup_stack: BackupStack) -> Path:
-    """An env file whose backups go to the stack's own object store (local's default)."""
-    return backup_stack.variant(
-        "in-stack",
-        BACKUP_S3_ENDPOINT="",
-        BACKUP_S3_ACCESS_KEY="",
-        BACKUP_S3_SECRET_KEY="",
-        BACKUP_S3_BUCKET="",
-    )
-
-
 def _container(stack: BackupStack) -> dict:
     container = stack.compose("ps", "--all", "--quiet", "objectstore").strip()
     out = subprocess.run(

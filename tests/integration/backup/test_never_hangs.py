@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.config import PROJECT_ROOT
-from tests.integration.backup.conftest import BACKUP_BUCKET, BackupStack
+from tests.integration.backup.conftest import BACKUP_BUCKET, BackupStack, wait_for_stderr
 
 IO_TIMEOUT, IO_RETRIES = 5, 1
 FAST_IO = {
@@ -28,19 +28,6 @@ FROZEN_BOUND = 60.0
 settings is (retries + 2) x timeout + backoff = 15.5 s (IoPolicy.run_bound); the rest is
 slack for a loaded machine, far below the default policy's 241.5 s."""
 SIGNAL_BOUND = 30.0
-
-
-def _wait_for(process: subprocess.Popen[str], text: str, timeout: float = 180) -> str:
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen += line
-        if text in line:
-            return seen
-    raise AssertionError(f"{text!r} never appeared; stderr so far:\n{seen}")
 
 
 def _error_lines(stderr: str) -> list[str]:
@@ -85,25 +72,13 @@ def _open_uploads(stack: BackupStack) -> list[str]:
     return [upload.object_name for upload in result.uploads]
 
 
-@pytest.fixture
-def in_stack(backup_stack: BackupStack) -> Path:
-    """An env file whose backups go to the stack's own object store (local's default)."""
-    return backup_stack.variant(
-        "in-stack",
-        BACKUP_S3_ENDPOINT="",
-        BACKUP_S3_ACCESS_KEY="",
-        BACKUP_S3_SECRET_KEY="",
-        BACKUP_S3_BUCKET="",
-    )
-
-
 def test_a_store_frozen_mid_upload_ends_the_backup_with_exit_1(
     backup_stack: BackupStack, bulk_table, in_stack: Path
 ):
     container = _objectstore(backup_stack)
     process = backup_stack.popen_inv("backup", env_file=in_stack, config=FAST_IO)
     try:
-        _wait_for(process, "pg_dump of")
+        wait_for_stderr(process, "pg_dump of", 180)
         time.sleep(1.0)
         assert process.poll() is None, "the backup finished before the store was frozen"
         thaw = _freeze(container)
@@ -139,7 +114,7 @@ def test_a_store_frozen_mid_upload_ends_the_backup_with_exit_1(
 def test_a_signal_mid_upload_ends_the_backup_cleanly(backup_stack: BackupStack, bulk_table, signum):
     open_before = set(_open_uploads(backup_stack))
     process = backup_stack.popen_inv("backup")
-    _wait_for(process, "pg_dump of")
+    wait_for_stderr(process, "pg_dump of", 180)
     time.sleep(1.0)
     assert process.poll() is None, "the backup finished before the signal"
     process.send_signal(signum)  # the inv process alone, as cron's or systemd's kill does
