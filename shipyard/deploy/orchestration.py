@@ -72,10 +72,27 @@ def opened(target: Target) -> Iterator[Target]:
         target.runner.close()
 
 
-def _dry_run(plan: DeployPlan | RollbackPlan) -> None:
-    for line in plan_lines(plan):
+def show_dry_run(lines: list[str]) -> None:
+    """Print a plan's lines and that nothing was changed (--dry-run)."""
+    for line in lines:
         console.say(line)
     console.result("dry run: nothing was changed")
+
+
+def approved(
+    env: Environment, lines: list[str], question: str, *, yes: bool, dry_run: bool
+) -> bool:
+    """False once `lines` are shown for --dry-run; else True when require_approval lets the
+    change go on (it raises RefusedError when it does not)."""
+    if dry_run:
+        show_dry_run(lines)
+        return False
+    require_approval(env, yes, lines, question)
+    return True
+
+
+def _dry_run(plan: DeployPlan | RollbackPlan) -> None:
+    show_dry_run(plan_lines(plan))
 
 
 def run_rollback(

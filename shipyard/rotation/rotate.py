@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from shipyard import console, masking
 from shipyard.config import ShipyardConfig
-from shipyard.deploy.orchestration import require_approval
+from shipyard.deploy.orchestration import approved
 from shipyard.envfile.check import require_valid_env_file
 from shipyard.envfile.load import parse_env_text, read_text
 from shipyard.envfile.references import is_reference
@@ -77,13 +77,8 @@ def rotate(
     ]
     lines = [f"Rotate {name} of {env.name}:"]
     lines += [f"  {number}. {step}" for number, step in enumerate(steps, start=1)]
-    if dry_run:
-        for line in lines:
-            console.say(line)
-        console.result("dry run: nothing was changed")
+    if not approved(env, lines, f"Rotate {name} of {env.name}?", yes=yes, dry_run=dry_run):
         return None
-
-    require_approval(env, yes, lines, f"Rotate {name} of {env.name}?")
     database: Database = LocalDatabase(config, env) if env.is_local else VmDatabase(config, env)
     database.require_login(values)
     new = generate(BY_NAME[name])

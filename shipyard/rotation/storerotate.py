@@ -24,7 +24,7 @@ from pathlib import Path
 
 from shipyard import console, masking
 from shipyard.config import ShipyardConfig
-from shipyard.deploy.orchestration import require_approval
+from shipyard.deploy.orchestration import approved
 from shipyard.envfile.check import require_valid_env_file
 from shipyard.envfile.load import parse_env_text, read_text
 from shipyard.envfile.references import is_reference
@@ -80,13 +80,10 @@ def rotate_store_key(
     values = require_valid_env_file(path, env)
     require_in_stack(values.get("S3_ENDPOINT") or BY_NAME["S3_ENDPOINT"].default or "")
     lines = plan_lines(env.name, path.name, env.is_local)
-    if dry_run:
-        for line in lines:
-            console.say(line)
-        console.result("dry run: nothing was changed")
+    if not approved(
+        env, lines, f"Rotate the object store key of {env.name}?", yes=yes, dry_run=dry_run
+    ):
         return None
-
-    require_approval(env, yes, lines, f"Rotate the object store key of {env.name}?")
     store: ObjectStore = (
         LocalObjectStore(config, env) if env.is_local else VmObjectStore(config, env)
     )

@@ -9,19 +9,16 @@ import posixpath
 from collections.abc import Sequence
 
 from shipyard.config import Environment, ShipyardConfig
-from shipyard.deploy.preflight import require_deployable
 from shipyard.images.resolve import resolve_images
 from shipyard.remote import CommandResult
-from shipyard.remote.factory import runner_for
 from shipyard.rotation.storekeys import (
     ObjectStore,
     key_stdin,
     keys_command,
     store_files_argv,
 )
-from shipyard.rotation.targets import healthy_container, roll_local, roll_vm
+from shipyard.rotation.targets import OnVm, healthy_container, roll_local
 from shipyard.stack import open_stack
-from shipyard.vm.target import Target
 
 KEYS_TIMEOUT = 60
 
@@ -53,15 +50,9 @@ class LocalObjectStore(ObjectStore):
         return None
 
 
-class VmObjectStore(ObjectStore):
-    """A VM's objectstore container (`docker exec -i` over SSH); the app follows with a
-    deploy of the image it serves, the store is never restarted."""
-
-    def __init__(self, config: ShipyardConfig, env: Environment) -> None:
-        require_deployable(env)
-        self.config = config
-        self.env = env
-        self.target = Target(env, runner_for(env))
+class VmObjectStore(OnVm, ObjectStore):
+    """A VM's objectstore container (`docker exec -i` over SSH); the store is never
+    restarted."""
 
     def _container(self) -> str:
         return healthy_container(self.target, "objectstore", "objectstore")
@@ -82,7 +73,3 @@ class VmObjectStore(ObjectStore):
         directory = posixpath.join(self.target.layout.shared_secrets, "objectstore")
         result = self._run(store_files_argv(image, directory), key_stdin(access_key, secret_key))
         result.raise_for_status(f"writing the store's key files in {directory}")
-
-    def roll_app(self) -> str | None:
-        """A zero-downtime deploy of the serving image with the env file as it is now."""
-        return roll_vm(self.config, self.env, self.target)

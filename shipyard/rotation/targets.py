@@ -106,15 +106,23 @@ def healthy_container(target: Target, service: str, what: str) -> str:
     return found[0]
 
 
-class VmDatabase(Database):
-    """A VM's database; the app follows with a deploy of the image it serves."""
+class OnVm:
+    """Where a rotation changes a credential on a deployable environment's VM (over SSH);
+    the app follows with a zero-downtime deploy of the image it serves."""
 
     def __init__(self, config: ShipyardConfig, env: Environment) -> None:
-
         require_deployable(env)
         self.config = config
         self.env = env
         self.target = Target(env, runner_for(env))
+
+    def roll_app(self) -> str | None:
+        """Deploy the serving release's image again with the env file as it is now."""
+        return roll_vm(self.config, self.env, self.target)
+
+
+class VmDatabase(OnVm, Database):
+    """A VM's database."""
 
     def _container(self) -> str:
         return healthy_container(self.target, "db", "database")
@@ -133,7 +141,3 @@ class VmDatabase(Database):
         sql = alter_role_sql(values["POSTGRES_USER"], password).encode()
         result = self.target.runner.run(argv, stdin=sql, timeout=60)
         judge_alter(result.exit_code, result.stderr)
-
-    def roll_app(self) -> str | None:
-        """Deploy the serving release's image again with the env file as it is now."""
-        return roll_vm(self.config, self.env, self.target)
