@@ -144,7 +144,7 @@ class LocalStack:
         if set(services or ["app"]) - set(data):
             what = f"starting {', '.join(services) or 'the stack'}"
             self._compose(self.converge_project.up(services, wait_timeout=wait_timeout), what)
-            moved = [name for name in stale if name not in data and name in (services or stale)]
+            moved = [s for s in stale if s not in data and (not services or s in services)]
             if moved:
                 argv = self.converge_project.up(
                     moved, wait_timeout=wait_timeout, force_recreate=True

@@ -85,6 +85,21 @@ def certificate_info(pem: bytes) -> CertInfo:
     )
 
 
+def serving_problem(info: CertInfo, names: Sequence[str], now: datetime.datetime) -> str | None:
+    """Why a certificate must not be served for `names` at `now` (None when it may): not
+    yet valid, expired, or missing one of the names."""
+    if now < info.not_before:
+        return f"not valid before {info.not_before:%Y-%m-%d %H:%M} UTC"
+    if now >= info.not_after:
+        return f"expired on {info.not_after:%Y-%m-%d %H:%M} UTC"
+    missing = [name for name in names if not info.covers(name)]
+    if missing:
+        return (
+            f"does not cover {', '.join(missing)} (it names {', '.join(info.names) or 'nothing'})"
+        )
+    return None
+
+
 def byo_problem(
     cert_pem: bytes, key_pem: bytes, names: Sequence[str], now: datetime.datetime
 ) -> str | None:
@@ -99,15 +114,9 @@ def byo_problem(
         key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError) as exc:
         return f"the key is not an unencrypted PEM private key ({exc})"
-    if now < info.not_before:
-        return f"not valid before {info.not_before:%Y-%m-%d %H:%M} UTC"
-    if now >= info.not_after:
-        return f"expired on {info.not_after:%Y-%m-%d %H:%M} UTC"
-    missing = [name for name in names if not info.covers(name)]
-    if missing:
-        return (
-            f"does not cover {', '.join(missing)} (it names {', '.join(info.names) or 'nothing'})"
-        )
+    problem = serving_problem(info, names, now)
+    if problem:
+        return problem
     public = serialization.PublicFormat.SubjectPublicKeyInfo
     der = serialization.Encoding.DER
     if key.public_key().public_bytes(der, public) != leaf.public_key().public_bytes(der, public):

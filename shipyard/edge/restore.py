@@ -29,7 +29,7 @@ from shipyard.backup.streams import read_exactly
 from shipyard.config import ShipyardConfig
 from shipyard.edge.acme import CONTAINER_CERTS, CertsLayout
 from shipyard.edge.backup import CERTS_TAR, MEMBERS
-from shipyard.edge.certinfo import CertInfo, certificate_info
+from shipyard.edge.certinfo import CertInfo, certificate_info, serving_problem
 from shipyard.edge.certs import acme_image, certs_layout, read_live
 from shipyard.edge.nginx_conf import EDGE_PEM
 from shipyard.edge.preflight import check_edge_settings
@@ -149,17 +149,10 @@ def _read_member(tar: tarfile.TarFile, name: str) -> bytes | None:
 def archive_problem(
     info: CertInfo | None, names: Sequence[str], now: datetime.datetime
 ) -> str | None:
-    """Why the archive's certificate must not be served here, or None when it may."""
-    if info is None:
-        return None
-    if info.days_left(now) <= 0:
-        return f"its certificate expired on {info.not_after:%Y-%m-%d %H:%M} UTC"
-    if now < info.not_before:
-        return f"its certificate is not valid before {info.not_before:%Y-%m-%d %H:%M} UTC"
-    missing = [name for name in names if not info.covers(name)]
-    if missing:
-        return f"its certificate ({', '.join(info.names)}) does not cover {', '.join(missing)}"
-    return None
+    """Why the archive's certificate must not be served here, or None when it may (an
+    archive with no certificate, an ACME account alone, may)."""
+    problem = serving_problem(info, names, now) if info else None
+    return f"its certificate: {problem}" if problem else None
 
 
 def swap_in_argv(image: str, layout: CertsLayout, stamp: str) -> list[str]:
