@@ -38,6 +38,27 @@ def test_project(name: str) -> str:
     return f"{name}-{suffix}" if suffix else name
 
 
+def remove_project(project: str) -> None:
+    """Remove every container, volume and network labelled with compose project `project`
+    (containers first: they hold the others)."""
+    label = f"label=com.docker.compose.project={project}"
+    for listing, removal in (
+        (["container", "ls", "--all"], ["container", "rm", "--force", "--volumes"]),
+        (["volume", "ls"], ["volume", "rm", "--force"]),
+        (["network", "ls"], ["network", "rm"]),
+    ):
+        listed = subprocess.run(
+            ["docker", *listing, "--quiet", "--filter", label],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        if listed.stdout.split():
+            subprocess.run(
+                ["docker", *removal, *listed.stdout.split()], capture_output=True, check=True
+            )
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -69,6 +90,12 @@ class IsolatedLocal:
             f"{_OVERRIDE}ENV_FILE": str(self.env_file),
             f"{_OVERRIDE}PUBLIC_URL": self.public_url,
         }
+
+    def setup(self) -> subprocess.CompletedProcess[str]:
+        """`inv setup` of this stack, after removing what an interrupted earlier run left
+        under its project name (a volume made with another password would refuse it)."""
+        remove_project(self.project)
+        return run_inv("setup", env=self.overrides())
 
     def environment(self) -> Environment:
         """The same environment as a library object."""

@@ -253,7 +253,7 @@ def backup_stack(tmp_path_factory: pytest.TempPathFactory, moto_s3: str) -> Iter
     )
     env_file.write_text(text, encoding="utf-8")
     env_file.chmod(0o600)
-    result = run_inv("setup", env=isolated.overrides())
+    result = isolated.setup()
     assert result.returncode == 0, f"inv setup failed:\n{result.stdout}\n{result.stderr}"
     stack = BackupStack(isolated, env_file, read_env_file(env_file), moto_s3, tmp)
     stack.ops_endpoint = stack.compose("port", "objectstore", "9000").strip()

@@ -70,7 +70,7 @@ def pitr_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PitrStack]:
     env_file.chmod(0o600)
     stack = PitrStack(isolated, env_file)
     try:
-        result = run_inv("setup", env=isolated.overrides())
+        result = isolated.setup()
         assert result.returncode == 0, f"inv setup failed:\n{result.stdout}\n{result.stderr}"
         yield stack
     finally:

@@ -29,7 +29,7 @@ def gates_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatesStack
     isolated = IsolatedLocal(
         project=test_project("docstore-gates"), env_file=env_file, port=free_port()
     )
-    result = run_inv("setup", env=isolated.overrides())
+    result = isolated.setup()
     try:
         assert result.returncode == 0, f"inv setup failed:\n{result.stdout}\n{result.stderr}"
         yield GatesStack(isolated, result.stdout)

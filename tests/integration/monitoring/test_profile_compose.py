@@ -31,16 +31,14 @@ def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IsolatedLocal
         port=free_port(),
     )
     try:
-        setup = run_inv("setup", env=stack.overrides())
+        setup = stack.setup()
         assert setup.returncode == 0, f"inv setup failed:\n{setup.stdout}\n{setup.stderr}"
         up = run_inv("monitoring.up", env=stack.overrides())
         assert up.returncode == 0, f"inv monitoring.up failed:\n{up.stdout}\n{up.stderr}"
         yield stack
     finally:
         run_inv("down", "--volumes", "--yes", env=stack.overrides())
-        label = f"label=com.docker.compose.project={stack.project}"
-        for volume in docker_lines("volume", "ls", "--quiet", "--filter", label):
-            subprocess.run(["docker", "volume", "rm", volume], capture_output=True, check=False)
+        support.remove_project(stack.project)  # the monitoring profile's volumes too
 
 
 def status(isolated: IsolatedLocal) -> dict:

@@ -67,7 +67,7 @@ def isolated(tmp_path_factory: pytest.TempPathFactory) -> IsolatedLocal:
 @pytest.fixture(scope="session")
 def stack(isolated: IsolatedLocal) -> Iterator[Stack]:
     """`inv setup` once; the tests share the stack it leaves running; removed at the end."""
-    result = run_inv("setup", env=isolated.overrides())
+    result = isolated.setup()
     assert result.returncode == 0, f"inv setup failed:\n{result.stdout}\n{result.stderr}"
     config = load_config()
     env = isolated.environment()
