@@ -184,7 +184,12 @@ def test_pg_dump_killed_mid_stream_aborts_the_upload(backup_stack: BackupStack, 
 def test_two_backups_at_once_one_is_refused(backup_stack: BackupStack, bulk_table):
     first = backup_stack.popen_inv("backup")
     wait_for_stderr(first, "pg_dump of", 120)
-    second = backup_stack.inv("backup", "--json")
+    # the first holds the lock, paused so that it cannot finish before the second asks
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second = backup_stack.inv("backup", "--json")
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     assert second.returncode == 3, second.stderr
     assert "holds" in second.stderr
     assert json.loads(second.stdout)["ok"] is False
