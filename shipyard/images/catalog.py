@@ -27,6 +27,20 @@ CONTEXT_HASH_LABEL = "io.shipyard.context-hash"
 
 
 @dataclass(frozen=True)
+class Derivation:
+    """An image Shipyard builds FROM an upstream one, adding what the stack needs of it
+    that upstream lacks (the stand-in has it already): `images/compose.yaml` service
+    `service` builds it with the upstream reference as build argument `base_argument`."""
+
+    service: str
+    tag: str
+    base_argument: str
+    files: tuple[str, ...]
+    """The files of the build context the build reads (what its hash covers)."""
+    adds: str
+
+
+@dataclass(frozen=True)
 class ThirdPartyImage:
     """One upstream image the stack uses, and the stand-in that replaces it locally."""
 
@@ -41,6 +55,8 @@ class ThirdPartyImage:
     summary: str
     needs_pip_ca: bool = False
     """True when its build installs from PyPI (BuildKit secret `pip_ca`)."""
+    derivation: Derivation | None = None
+    """What runs instead of the upstream image itself, when upstream is chosen."""
 
     @property
     def context(self) -> Path:
@@ -62,6 +78,13 @@ CATALOG: tuple[ThirdPartyImage, ...] = (
         upstream="postgres:16",
         standin="shipyard-local/postgres:15",
         summary="Debian PostgreSQL 15 with an upstream-compatible entrypoint, uid/gid 999",
+        derivation=Derivation(
+            service="postgres-pitr",
+            tag="shipyard-derived/postgres:16-pgbackrest",
+            base_argument="POSTGRES_IMAGE",
+            files=("Dockerfile.upstream", "pgbackrest-relay"),
+            adds="pgBackRest, socat and openssl for WAL archiving (compose/compose.pitr.yaml)",
+        ),
     ),
     ThirdPartyImage(
         key="nginx",
@@ -152,6 +175,11 @@ def keys() -> list[str]:
 def all_keys() -> list[str]:
     """The keys of every catalogued image, the VM's and the monitoring profile's included."""
     return [image.key for image in ALL_IMAGES]
+
+
+def derived_images() -> list[tuple[ThirdPartyImage, Derivation]]:
+    """Each catalogued image that has a derivation, with it."""
+    return [(image, image.derivation) for image in ALL_IMAGES if image.derivation]
 
 
 def get(key: str) -> ThirdPartyImage:

@@ -7,17 +7,21 @@ the SHIPYARD_IMAGE_SOURCE environment variable overrides:
 - local:    always the stand-ins, built where missing;
 - auto:     per image, upstream when it is present here or `docker pull` gets it,
             else the stand-in (built where missing), announced in one message.
+
+Where upstream is chosen for an image with a derivation (postgres: pgBackRest added,
+shipyard.images.derived), the derived image is what the variable names.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shipyard import console
 from shipyard.errors import ConfigError
 from shipyard.images.catalog import ThirdPartyImage, select
+from shipyard.images.derived import derive
 from shipyard.images.engine import Engine
 from shipyard.images.standins import build_standins
 
@@ -99,24 +103,30 @@ def resolve_choices(
     env: Mapping[str, str] | None = None,
     pull_timeout: float = PULL_TIMEOUT,
 ) -> list[Choice]:
-    """Decide upstream or stand-in per image and build the stand-ins that are needed."""
+    """Decide upstream or stand-in per image, build the stand-ins that are needed, and
+    the derived images of the upstream ones chosen."""
     mode = effective_source(source, env)
     images = select(list(keys) if keys is not None else None)
     if mode == "upstream":
-        return plan_choices(mode, images, present=_never, pull=_never)
-    engine = engine or Engine()
-    engine.require_engine()
-    choices = plan_choices(
-        mode,
-        images,
-        present=engine.image_present,
-        pull=lambda ref: _pull(engine, ref, pull_timeout),
-    )
-    needed = [choice.image.key for choice in choices if choice.is_standin]
-    if mode == "auto" and needed:
-        console.warn(standin_message(choices) or "")
-    if needed:
-        build_standins(needed, force=force_build, engine=engine, env=env)
+        choices = plan_choices(mode, images, present=_never, pull=_never)
+    else:
+        live = engine = engine or Engine()
+        live.require_engine()
+        choices = plan_choices(
+            mode,
+            images,
+            present=live.image_present,
+            pull=lambda ref: _pull(live, ref, pull_timeout),
+        )
+        needed = [choice.image.key for choice in choices if choice.is_standin]
+        if mode == "auto" and needed:
+            console.warn(standin_message(choices) or "")
+        if needed:
+            build_standins(needed, force=force_build, engine=live, env=env)
+    if any(choice.image.derivation and not choice.is_standin for choice in choices):
+        engine = engine or Engine()
+        engine.require_engine()
+        choices = [_with_derivation(choice, engine) for choice in choices]
     return choices
 
 
@@ -153,7 +163,7 @@ def current_images(
     mode = effective_source(source, env)
     images = select(None)
     if mode == "upstream":
-        return {image.variable: image.upstream for image in images}
+        return {image.variable: runs_for_upstream(image) for image in images}
     engine = engine or Engine()
     engine.require_engine()
     chosen = {}
@@ -161,8 +171,19 @@ def current_images(
         use_standin = mode == "local" or (
             not engine.image_present(image.upstream) and engine.image_present(image.standin)
         )
-        chosen[image.variable] = image.standin if use_standin else image.upstream
+        chosen[image.variable] = image.standin if use_standin else runs_for_upstream(image)
     return chosen
+
+
+def runs_for_upstream(image: ThirdPartyImage) -> str:
+    """What the stack runs when `image`'s upstream is chosen: its derived image, if any."""
+    return image.derivation.tag if image.derivation else image.upstream
+
+
+def _with_derivation(choice: Choice, engine: Engine) -> Choice:
+    if choice.is_standin or choice.image.derivation is None:
+        return choice
+    return replace(choice, ref=derive(choice.image, choice.ref, engine=engine))
 
 
 def _never(_ref: str) -> bool:

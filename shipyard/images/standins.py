@@ -88,17 +88,16 @@ class BuildPlan:
     context_hash: str
 
 
-def plan_build(
-    image: ThirdPartyImage,
+def compose_build_argv(
+    service: str,
     *,
     context_hash: str,
-    ca_file: Path,
-    base_image: str = BASE_TAG,
     no_cache: bool = False,
     progress: str = "plain",
     compose_file: Path = COMPOSE_FILE,
-) -> BuildPlan:
-    """The command and environment that build `image`'s stand-in with BuildKit."""
+) -> list[str]:
+    """`docker compose build` of one service of images/compose.yaml, its image labelled
+    with `context_hash` (build argument SHIPYARD_CONTEXT_HASH)."""
     argv = [
         "docker",
         "compose",
@@ -114,7 +113,28 @@ def plan_build(
     ]
     if no_cache:
         argv.append("--no-cache")
-    argv.append(image.key)
+    argv.append(service)
+    return argv
+
+
+def plan_build(
+    image: ThirdPartyImage,
+    *,
+    context_hash: str,
+    ca_file: Path,
+    base_image: str = BASE_TAG,
+    no_cache: bool = False,
+    progress: str = "plain",
+    compose_file: Path = COMPOSE_FILE,
+) -> BuildPlan:
+    """The command and environment that build `image`'s stand-in with BuildKit."""
+    argv = compose_build_argv(
+        image.key,
+        context_hash=context_hash,
+        no_cache=no_cache,
+        progress=progress,
+        compose_file=compose_file,
+    )
     env = {
         "PIP_CA_BUNDLE": str(ca_file),
         "SHIPYARD_BASE_IMAGE": base_image,

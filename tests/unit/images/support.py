@@ -11,8 +11,9 @@ from shipyard.remote import CommandResult
 class FakeDocker:
     """Answers `docker ...` argv lists like an engine holding `images` (ref -> labels)."""
 
-    def __init__(self, images=None, *, engine_up=True, compose=True, pullable=()):
+    def __init__(self, images=None, *, engine_up=True, compose=True, pullable=(), ids=None):
         self.images = dict(images or {})
+        self.ids = dict(ids or {})
         self.engine_up = engine_up
         self.compose = compose
         self.pullable = set(pullable)
@@ -35,13 +36,19 @@ class FakeDocker:
             ref = argv[3]
             if ref not in self.images:
                 return CommandResult(argv, 1, "[]", f"Error: No such image: {ref}")
-            payload = [{"Size": 1_000_000, "Config": {"Labels": self.images[ref]}}]
+            image_id = self.ids.get(ref, f"sha256:{ref}")
+            payload = [{"Id": image_id, "Size": 1_000_000, "Config": {"Labels": self.images[ref]}}]
             return CommandResult(argv, 0, json.dumps(payload))
         if argv[:2] == ("docker", "pull"):
-            return CommandResult(argv, 0 if argv[-1] in self.pullable else 1)
+            if argv[-1] not in self.pullable:
+                return CommandResult(argv, 1)
+            self.images.setdefault(argv[-1], {})
+            return CommandResult(argv, 0)
         if argv[:3] == ("docker", "compose", "--project-name"):
             label = next(a.split("=", 1)[1] for a in argv if a.startswith("SHIPYARD_CONTEXT"))
-            self.images[catalog.get(argv[-1]).standin] = {"io.shipyard.context-hash": label}
+            derived = {d.service: d.tag for _, d in catalog.derived_images()}
+            tag = derived.get(argv[-1]) or catalog.get(argv[-1]).standin
+            self.images[tag] = {"io.shipyard.context-hash": label}
             return CommandResult(argv, 0)
         raise AssertionError(f"unexpected command {argv}")
 

@@ -67,13 +67,32 @@ def test_the_local_stack_never_resolves_the_vm_only_acme_client():
 
 def test_build_compose_has_one_service_per_image_with_its_tag_and_context():
     services = build_compose()["services"]
-    assert sorted(services) == sorted(catalog.all_keys())
+    derived = [derivation.service for _, derivation in catalog.derived_images()]
+    assert sorted(services) == sorted(catalog.all_keys() + derived)
     for image in CATALOG:
         service = services[image.key]
         assert service["image"] == image.standin
         assert service["build"]["context"] == f"./{image.key}"
         assert service["build"]["args"]["BASE_IMAGE"].endswith(f":-{BASE_TAG}}}")
         assert ("pip_ca" in service["build"].get("secrets", [])) == image.needs_pip_ca
+
+
+def test_a_derivation_builds_its_dockerfile_on_the_upstream_image_and_is_labelled():
+    services = build_compose()["services"]
+    assert [image.key for image, _ in catalog.derived_images()] == ["postgres"]
+    for image, derivation in catalog.derived_images():
+        build = services[derivation.service]["build"]
+        assert services[derivation.service]["image"] == derivation.tag
+        assert build["context"] == f"./{image.key}"
+        assert build["dockerfile"] in derivation.files
+        argument = build["args"][derivation.base_argument]
+        assert argument == f"${{SHIPYARD_DERIVE_FROM:-{image.upstream}}}"
+        text = (image.context / build["dockerfile"]).read_text(encoding="utf-8")
+        assert f"ARG {derivation.base_argument}={image.upstream}" in text
+        assert f"FROM ${{{derivation.base_argument}}}" in text
+        assert f'{CONTEXT_HASH_LABEL}="${{SHIPYARD_CONTEXT_HASH}}"' in text
+        assert all((image.context / name).is_file() for name in derivation.files)
+        assert not derivation.tag.startswith("shipyard-local/")  # not a stand-in
 
 
 def test_pip_ca_secret_comes_from_pip_ca_bundle():

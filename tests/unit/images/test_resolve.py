@@ -11,6 +11,8 @@ from shipyard.images.engine import Engine
 from tests.unit.images.support import FakeDocker
 
 UPSTREAM = {image.variable: image.upstream for image in CATALOG}
+RUNS_UPSTREAM = {image.variable: resolve.runs_for_upstream(image) for image in CATALOG}
+DERIVED_PG = "shipyard-derived/postgres:16-pgbackrest"
 LOCAL = {image.variable: image.standin for image in CATALOG}
 
 
@@ -73,10 +75,32 @@ def test_the_stand_in_message_lists_each_replacement_once():
     assert resolve.standin_message(all_upstream) is None
 
 
-def test_upstream_needs_no_engine():
+def test_upstream_needs_no_engine_unless_it_derives_an_image():
     docker = FakeDocker(engine_up=False)
-    assert resolve.resolve_images("upstream", engine=Engine(docker), env={}) == UPSTREAM
+    no_db = ["python", "nginx", "objectstore"]
+    assert resolve.resolve_images("upstream", keys=no_db, engine=Engine(docker), env={}) == {
+        key: value for key, value in UPSTREAM.items() if key != "POSTGRES_IMAGE"
+    }
     assert docker.calls == []
+    with pytest.raises(PrerequisiteError) as caught:
+        resolve.resolve_images("upstream", engine=Engine(docker), env={})
+    assert caught.value.exit_code == 2
+
+
+def test_upstream_postgres_runs_as_its_derivation_with_pgbackrest():
+    assert RUNS_UPSTREAM == {**UPSTREAM, "POSTGRES_IMAGE": DERIVED_PG}
+    docker = FakeDocker(pullable={"postgres:16"})
+    assert resolve.resolve_images("upstream", keys=["postgres"], engine=Engine(docker), env={}) == {
+        "POSTGRES_IMAGE": DERIVED_PG
+    }
+    assert docker.commands(("docker", "pull")) == [("docker", "pull", "--quiet", "postgres:16")]
+
+
+def test_an_upstream_base_that_cannot_be_had_is_one_line_naming_it():
+    docker = FakeDocker()
+    with pytest.raises(PrerequisiteError, match=r"postgres:16 is not in the Docker engine"):
+        resolve.resolve_images("upstream", keys=["postgres"], engine=Engine(docker), env={})
+    assert docker.commands(("docker", "compose", "--project-name")) == []
 
 
 def test_auto_without_registry_builds_and_names_every_stand_in(monkeypatch, capsys):
@@ -94,11 +118,25 @@ def test_auto_without_registry_builds_and_names_every_stand_in(monkeypatch, caps
     assert "minio/minio" in warning
 
 
-def test_auto_with_everything_upstream_builds_nothing(monkeypatch):
+def test_auto_with_everything_upstream_builds_no_stand_in_and_derives_once(monkeypatch):
     monkeypatch.setattr(resolve, "build_standins", lambda *a, **k: pytest.fail("built"))
     docker = FakeDocker({image.upstream: {} for image in CATALOG})
-    assert resolve.resolve_images("auto", engine=Engine(docker), env={}) == UPSTREAM
+    assert resolve.resolve_images("auto", engine=Engine(docker), env={}) == RUNS_UPSTREAM
     assert docker.commands(("docker", "pull")) == []
+    builds = docker.commands(("docker", "compose", "--project-name"))
+    assert [argv[-1] for argv in builds] == ["postgres-pitr"]
+    derive_env = next(env for env in docker.envs if env and "SHIPYARD_DERIVE_FROM" in env)
+    assert derive_env["SHIPYARD_DERIVE_FROM"] == "postgres:16"
+    assert resolve.resolve_images("auto", engine=Engine(docker), env={}) == RUNS_UPSTREAM
+    assert len(docker.commands(("docker", "compose", "--project-name"))) == 1  # current
+
+
+def test_a_new_upstream_image_rebuilds_its_derivation():
+    docker = FakeDocker({"postgres:16": {}}, ids={"postgres:16": "sha256:old"})
+    resolve.resolve_images("auto", keys=["postgres"], engine=Engine(docker), env={})
+    docker.ids["postgres:16"] = "sha256:new"  # a newer postgres:16 was pulled
+    resolve.resolve_images("auto", keys=["postgres"], engine=Engine(docker), env={})
+    assert len(docker.commands(("docker", "compose", "--project-name"))) == 2
 
 
 def test_env_var_forces_local_over_configured_upstream(monkeypatch):
@@ -132,4 +170,4 @@ def test_current_images_follow_the_switch():
     docker = FakeDocker()
     local = resolve.current_images("local", engine=Engine(docker), env={})
     assert local == {image.variable: image.standin for image in CATALOG}
-    assert resolve.current_images("upstream", env={}) == UPSTREAM
+    assert resolve.current_images("upstream", env={}) == RUNS_UPSTREAM
