@@ -81,6 +81,10 @@ class ProvisionConfig(BaseModel):
     """A VM with less memory than this gets the swap file."""
 
 
+PITR_COMPOSE_FILE = "compose.pitr.yaml"
+"""The compose file that turns WAL archiving on (point-in-time recovery, docs/backups.md)."""
+
+
 class Environment(BaseModel):
     """One target the stack runs on: this machine, a sandbox VM, staging or production."""
 
@@ -121,6 +125,11 @@ class Environment(BaseModel):
     def known_hosts_file(self) -> Path:
         """The known_hosts file the environment's SSH connections trust (and only it)."""
         return self.path(self.known_hosts or Path(f".shipyard/known_hosts.{self.name}"))
+
+    @property
+    def archives_wal(self) -> bool:
+        """True when the stack runs compose/compose.pitr.yaml (WAL archiving with pgBackRest)."""
+        return any(file.name == PITR_COMPOSE_FILE for file in self.compose_files)
 
     @property
     def is_local(self) -> bool:

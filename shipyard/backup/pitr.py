@@ -17,11 +17,10 @@ from shipyard.backup.context import BackupContext, Site
 from shipyard.backup.dump import DB_SERVICE
 from shipyard.backup.pgbackrest import BaseBackup, StanzaInfo, Window
 from shipyard.backup.target import IN_STACK_BACKUP_ENVS
-from shipyard.config import Environment
+from shipyard.config import PITR_COMPOSE_FILE, Environment
 from shipyard.errors import CommandFailedError, ConfigError
 
 Say = Callable[[str], None]
-PITR_COMPOSE_FILE = "compose.pitr.yaml"
 QUERY_TIMEOUT = 300.0
 """Bound of the short commands (info, repo-ls, stanza-create, check): each of their S3
 calls is bounded by io-timeout, this stops a command that hangs anyway."""
@@ -29,7 +28,7 @@ calls is bounded by io-timeout, this stops a command that hangs anyway."""
 
 def archives_wal(env: Environment) -> bool:
     """True when the environment's stack runs compose/compose.pitr.yaml (WAL archiving)."""
-    return any(file.name == PITR_COMPOSE_FILE for file in env.compose_files)
+    return env.archives_wal
 
 
 def require_pitr(env: Environment) -> None:

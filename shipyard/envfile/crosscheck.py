@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from shipyard.config import PROJECT_ROOT, Environment
 from shipyard.envfile.findings import Finding
 from shipyard.envfile.rules import parse_bool, show, type_problem
-from shipyard.envfile.schema import BY_NAME, SERVERS
+from shipyard.envfile.schema import BY_NAME, DEV, SERVERS
 
 IN_STACK_OBJECT_STORE = "objectstore"
 NGINX_TEMPLATES = PROJECT_ROOT / "nginx"
@@ -21,6 +21,7 @@ _COMPOSE_TOKEN = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Z
 # nginx templates go through envsubst, which leaves nginx's own lower-case $variables alone.
 _TEMPLATE_TOKEN = re.compile(r"\$\$|\$\{([A-Z_][A-Z0-9_]*)\}|\$([A-Z_][A-Z0-9_]*)")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_LOOPBACK_HOSTS = frozenset({"localhost", "::1", "ip6-localhost"})
 _IPV4 = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}")
 
 
@@ -113,20 +114,65 @@ def s3_findings(
                 "use lower-case letters, digits and -, e.g. documents",
             )
         )
-    endpoint = values.get("S3_ENDPOINT") or BY_NAME["S3_ENDPOINT"].default or ""
-    host = endpoint.rsplit(":", 1)[0]
-    secure = parse_bool(values.get("S3_SECURE") or BY_NAME["S3_SECURE"].default or "")
-    if env in SERVERS and secure is False and host != IN_STACK_OBJECT_STORE:
-        findings.append(
+    for prefix in ("S3", "BACKUP_S3"):
+        endpoint = values.get(f"{prefix}_ENDPOINT") or BY_NAME[f"{prefix}_ENDPOINT"].default
+        host = (endpoint or "").rsplit(":", 1)[0]
+        secure = values.get(f"{prefix}_SECURE") or BY_NAME[f"{prefix}_SECURE"].default or ""
+        if env in SERVERS and endpoint and parse_bool(secure) is False:
+            if host == IN_STACK_OBJECT_STORE:
+                continue
+            findings.append(
+                Finding(
+                    file,
+                    lines.get(f"{prefix}_SECURE", lines.get(f"{prefix}_ENDPOINT")),
+                    "insecure-s3",
+                    f"{prefix}_SECURE is false but {prefix}_ENDPOINT is outside the stack,"
+                    f" in {env}",
+                    f"set {prefix}_SECURE=true"
+                    + (", or use the in-stack objectstore:9000" if prefix == "S3" else ""),
+                )
+            )
+    return findings
+
+
+def pitr_findings(
+    values: Mapping[str, str], lines: Mapping[str, int], env: Environment, file: str
+) -> list[Finding]:
+    """Where the stack archives WAL (compose.pitr.yaml), pgBackRest in the db container
+    must reach a backup store: BACKUP_S3_ENDPOINT outside local and sandbox (which default
+    to the in-stack store), and never a loopback address, which in the container is the
+    container itself."""
+    if not env.archives_wal:
+        return []
+    endpoint = values.get("BACKUP_S3_ENDPOINT", "")
+    off = f"or take compose/compose.pitr.yaml out of {env.name}'s compose_files in invoke.yaml"
+    if not endpoint:
+        if values.get("APP_ENV", env.name) in DEV:
+            return []
+        return [
             Finding(
                 file,
-                lines.get("S3_SECURE", lines.get("S3_ENDPOINT")),
-                "insecure-s3",
-                f"S3_SECURE is false but S3_ENDPOINT is outside the stack, in {env}",
-                "set S3_SECURE=true, or use the in-stack objectstore:9000",
+                None,
+                "pitr-without-store",
+                f"{env.name} archives WAL (compose.pitr.yaml) but BACKUP_S3_ENDPOINT is not"
+                " set: no segment could leave the VM, and pg_wal would fill its disk",
+                f"set BACKUP_S3_ENDPOINT and its keys (docs/backups.md), {off}",
             )
-        )
-    return findings
+        ]
+    host = endpoint.rsplit(":", 1)[0].strip("[]").lower()
+    if host in _LOOPBACK_HOSTS or host.startswith("127."):
+        return [
+            Finding(
+                file,
+                lines.get("BACKUP_S3_ENDPOINT"),
+                "pitr-loopback-store",
+                f"BACKUP_S3_ENDPOINT {show(endpoint)} is a loopback address, which inside the"
+                " db container that archives WAL is the container itself",
+                "name the store by an address the containers reach (a host name or this"
+                f" machine's own IP), leave it unset in local and sandbox, {off}",
+            )
+        ]
+    return []
 
 
 def crosscheck(
@@ -142,7 +188,12 @@ def crosscheck(
     templates = sorted(nginx_dir.rglob("*.template")) if nginx_dir.is_dir() else []
     findings = reference_findings([p for p in compose_files if p.is_file()], templates)
     url = public_url_finding(values, lines, env, file)
-    return findings + ([url] if url else []) + s3_findings(values, lines, env.name, file)
+    findings += [url] if url else []
+    return (
+        findings
+        + s3_findings(values, lines, env.name, file)
+        + pitr_findings(values, lines, env, file)
+    )
 
 
 def _normal_url(url: str) -> tuple[str, str, int, str] | None:
