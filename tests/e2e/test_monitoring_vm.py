@@ -21,7 +21,7 @@ from shipyard.monitoring.dashboards import DEPLOY_MARKER
 from shipyard.monitoring.vm import SERVICES
 from tests.e2e.deploy_support import build_app_version, on_vm
 from tests.e2e.support import IsolatedSandbox
-from tests.integration.support import run_inv
+from tests.integration.support import run_inv, wait_all_targets_up
 
 ROOT = "/srv/docstore"
 ENV_FILE_OVERRIDE = "INVOKE_SHIPYARD_ENVIRONMENTS_SANDBOX_ENV_FILE"
@@ -76,14 +76,7 @@ def status(watched: Watched) -> dict:
 
 
 def wait_all_up(watched: Watched) -> dict:
-    deadline = time.monotonic() + STATUS_TIMEOUT
-    report = status(watched)
-    while not report["all_up"] and time.monotonic() < deadline:
-        time.sleep(5)
-        report = status(watched)
-    down = [t for t in report["targets"] if t["health"] != "up"]
-    assert report["all_up"], f"targets not up after {STATUS_TIMEOUT} s: {down}"
-    return report
+    return wait_all_targets_up(lambda: status(watched), STATUS_TIMEOUT)
 
 
 @pytest.fixture(scope="module")

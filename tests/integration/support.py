@@ -6,7 +6,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,19 @@ def run_inv(
         stdin=subprocess.DEVNULL,
         check=False,
     )
+
+
+def wait_all_targets_up(read_status: Callable[[], dict], timeout: float) -> dict:
+    """Poll `inv monitoring.status --json` (as `read_status` runs it) every 5 s until every
+    Prometheus target is up; the last report, or a failed assertion naming those down."""
+    deadline = time.monotonic() + timeout
+    report = read_status()
+    while not report["all_up"] and time.monotonic() < deadline:
+        time.sleep(5)
+        report = read_status()
+    down = [t for t in report["targets"] if t["health"] != "up"]
+    assert report["all_up"], f"targets not up after {timeout} s: {down}"
+    return report
 
 
 @contextmanager

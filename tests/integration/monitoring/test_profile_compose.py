@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -48,13 +47,7 @@ def status(isolated: IsolatedLocal) -> dict:
 
 
 def test_every_target_is_up(isolated: IsolatedLocal) -> None:
-    deadline = time.monotonic() + STATUS_TIMEOUT
-    report = status(isolated)
-    while not report["all_up"] and time.monotonic() < deadline:
-        time.sleep(5)
-        report = status(isolated)
-    down = [t for t in report["targets"] if t["health"] != "up"]
-    assert report["all_up"], f"targets not up after {STATUS_TIMEOUT} s: {down}"
+    report = support.wait_all_targets_up(lambda: status(isolated), STATUS_TIMEOUT)
     jobs = {target["job"] for target in report["targets"]}
     assert jobs == {"prometheus", "alertmanager", "app", "postgres", "node", "blackbox",
                     "blackbox-http", "nginx"}  # fmt: skip
