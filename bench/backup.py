@@ -27,11 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import yaml  # noqa: E402
 from minio import Minio  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from shipyard.envfile.init import new_env_text  # noqa: E402
 from shipyard.envfile.load import read_env_file  # noqa: E402
+from tests.integration.support import logical_only_config  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
 PROJECT = "docstore-bench"
@@ -59,11 +61,14 @@ class Bench:
         self.env_file.write_text(text)
         self.env_file.chmod(0o600)
         self.values = read_env_file(self.env_file)
+        # moto on 127.0.0.1 is out of the db container's reach: no WAL archiving
+        self.runtime_config = logical_only_config("local", scratch)
         self.env = {
             **os.environ,
             "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_PROJECT": PROJECT,
             "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_ENV_FILE": str(self.env_file),
             "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_PUBLIC_URL": url,
+            "INVOKE_RUNTIME_CONFIG": str(self.runtime_config),
         }
 
     def inv(self, *args: str) -> tuple[subprocess.CompletedProcess[str], float, int]:
@@ -246,8 +251,12 @@ def _library_restore(bench: Bench, backup_id: str) -> float:
     from shipyard.config import load_config
 
     config = load_config()
+    logical_only = yaml.safe_load(bench.runtime_config.read_text(encoding="utf-8"))
     config.environments["local"].update(
-        project=PROJECT, env_file=str(bench.env_file), public_url=f"http://127.0.0.1:{bench.port}"
+        project=PROJECT,
+        env_file=str(bench.env_file),
+        public_url=f"http://127.0.0.1:{bench.port}",
+        compose_files=logical_only["shipyard"]["environments"]["local"]["compose_files"],
     )
     ctx = open_backup(config, "local")
     manifest = ctx.catalog.manifest(backup_id)

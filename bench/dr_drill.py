@@ -31,6 +31,7 @@ from minio import Minio  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from shipyard.envfile.init import new_env_text  # noqa: E402
+from tests.integration.support import logical_only_config  # noqa: E402
 
 INV = str(Path(sys.executable).with_name("inv"))
 BUCKET = "drbench-backups"
@@ -93,6 +94,8 @@ def main() -> int:
             "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_PROJECT": f"docstore-drbench-{suffix}",
             "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_ENV_FILE": str(env_file),
             "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_PUBLIC_URL": url,
+            # moto on 127.0.0.1 is out of the db container's reach: no WAL archiving
+            "INVOKE_RUNTIME_CONFIG": str(logical_only_config("local", Path(scratch))),
         }
         try:
             print("inv setup ...", file=sys.stderr)

@@ -1,6 +1,8 @@
 """`inv backup` and `inv restore` from this workstation against the sandbox VM over SSH:
 pg_dump runs in the VM's current release, the VM's object store is reached through an SSH
 port forward, and the backups go to a real S3 server (moto) on this machine's 127.0.0.1.
+The VM cannot reach that store, so the offsite runs leave WAL archiving off
+(`logical_only_config`); tests/e2e/test_pitr_sandbox.py archives to a store the VM reaches.
 
 If the VM has no release yet, this module deploys one and removes it (stack, volumes and
 deploy path) at its end, so other modules find the VM as it was.
@@ -23,7 +25,7 @@ from shipyard.vm.releases import current_release, release_names
 from shipyard.vm.target import Target
 from tests.e2e.deploy_support import deploy, undeploy
 from tests.e2e.support import IsolatedSandbox
-from tests.integration.support import run_inv, s3_server
+from tests.integration.support import logical_only_config, run_inv, s3_server
 
 BACKUP_BUCKET = "sandbox-backups"
 ENV_FILE_OVERRIDE = "INVOKE_SHIPYARD_ENVIRONMENTS_SANDBOX_ENV_FILE"
@@ -46,7 +48,8 @@ def deployed(sandbox: IsolatedSandbox) -> Iterator[IsolatedSandbox]:
 def offsite(deployed: IsolatedSandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """moto on 127.0.0.1 as the backup store, and the deployer's env file pointing at it."""
     with s3_server(BACKUP_BUCKET) as endpoint:
-        env_file = tmp_path_factory.mktemp("offsite") / ".env.sandbox"
+        scratch = tmp_path_factory.mktemp("offsite")
+        env_file = scratch / ".env.sandbox"
         env_file.write_text(
             deployed.env_file.read_text(encoding="utf-8")
             + f"BACKUP_S3_ENDPOINT={endpoint}\n"
@@ -56,7 +59,11 @@ def offsite(deployed: IsolatedSandbox, tmp_path_factory: pytest.TempPathFactory)
             encoding="utf-8",
         )
         env_file.chmod(0o600)
-        yield {**deployed.overrides(), ENV_FILE_OVERRIDE: str(env_file)}
+        yield {
+            **deployed.overrides(),
+            ENV_FILE_OVERRIDE: str(env_file),
+            "INVOKE_RUNTIME_CONFIG": str(logical_only_config("sandbox", scratch)),
+        }
 
 
 def _inv(overrides: dict, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.config import PROJECT_ROOT, Environment, load_config
+import yaml
+
+from shipyard.config import PITR_COMPOSE_FILE, PROJECT_ROOT, Environment, load_config
 
 INV = str(Path(sys.executable).with_name("inv"))
 _OVERRIDE = "INVOKE_SHIPYARD_ENVIRONMENTS_LOCAL_"
@@ -37,6 +39,21 @@ def test_project(name: str) -> str:
     set, so two checkouts can run their integration tests on one engine at once."""
     suffix = os.environ.get("SHIPYARD_TEST_SUFFIX", "")
     return f"{name}-{suffix}" if suffix else name
+
+
+def logical_only_config(env_name: str, directory: Path) -> Path:
+    """An Invoke runtime config file (INVOKE_RUNTIME_CONFIG) that runs `env_name` without
+    compose.pitr.yaml. For backup stores on this machine's 127.0.0.1 (moto): the database
+    container cannot reach them, so `inv env.check` refuses them while WAL archiving is on
+    (pitr-loopback-store). Logical backups are what such runs are about;
+    tests/integration/backup/test_pitr.py and tests/e2e/test_pitr_sandbox.py archive WAL to
+    stores the database reaches."""
+    files = load_config().environment(env_name).compose_files
+    kept = [str(file) for file in files if file.name != PITR_COMPOSE_FILE]
+    config = {"shipyard": {"environments": {env_name: {"compose_files": kept}}}}
+    path = directory / f"logical-only-{env_name}.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
 
 
 def remove_project(project: str) -> None:

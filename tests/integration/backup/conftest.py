@@ -16,20 +16,16 @@ import pytest
 from minio import Minio
 
 from shipyard.envfile.init import new_env_text
-from tests.integration.support import IsolatedLocal, free_port, run_inv, s3_server, test_project
+from tests.integration.support import (
+    IsolatedLocal,
+    free_port,
+    logical_only_config,
+    run_inv,
+    s3_server,
+    test_project,
+)
 
 BACKUP_BUCKET = "offsite-backups"
-NO_WAL_ARCHIVING = """\
-# The suite's stack without compose.pitr.yaml: its remote store (moto) listens on this
-# machine's 127.0.0.1, which the database container cannot reach, so WAL archiving could
-# only fail there (and slow the database's first start past its health check). Logical
-# backups are what these tests are about; tests/integration/backup/test_pitr.py and
-# tests/e2e/test_pitr_sandbox.py archive WAL to stores the database reaches.
-shipyard:
-  environments:
-    local:
-      compose_files: [compose/compose.yaml, compose/compose.local.yaml]
-"""
 
 
 @dataclass(frozen=True)
@@ -235,8 +231,7 @@ def backup_stack(tmp_path_factory: pytest.TempPathFactory, moto_s3: str) -> Iter
 
     tmp = tmp_path_factory.mktemp("backup")
     env_file = tmp / ".env"
-    runtime_config = tmp / "invoke.yaml"
-    runtime_config.write_text(NO_WAL_ARCHIVING, encoding="utf-8")
+    runtime_config = logical_only_config("local", tmp)
     isolated = LogicalOnlyLocal(
         project=test_project("docstore-backup-it"),
         env_file=env_file,
