@@ -74,9 +74,13 @@ def undeploy(sandbox: IsolatedSandbox) -> None:
     its volumes, then the deploy path (the next module starts from an empty VM)."""
     env = sandbox.environment()
     with sandbox.runner() as runner:
-        target = Target(env, runner)
-        release = current_release(target)
+        release = current_release(Target(env, runner))
         assert release is not None
+        # the release's own compose files: a module may deploy with fewer than invoke.yaml's
+        listed = on_vm(sandbox, "ls", f"{env.deploy_path}/releases/{release}/compose")
+        shipped = set(listed.stdout.split())
+        files = [file for file in env.compose_files if file.name in shipped]
+        target = Target(env.model_copy(update={"compose_files": files}), runner)
         runner.run(target.project(release).down(volumes=True)).raise_for_status("down")
     cleanup = ["docker", "exec", sandbox.container, "rm", "-rf", str(env.deploy_path)]
     subprocess.run(cleanup, check=True, capture_output=True)
