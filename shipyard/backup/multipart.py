@@ -94,6 +94,10 @@ def upload_stream(
         return
     try:
         upload_id = client._create_multipart_upload(bucket, key, headers)
+    except ShipyardError as exc:
+        # a signal cut the call short: the store may have created the upload already
+        exc.message = f"{exc.message}; {abort_note(_abort_open(client, bucket, key, abort))}"
+        raise
     except Exception as exc:
         raise UploadFailedError(exc, aborted=True) from exc
     try:
@@ -109,6 +113,16 @@ def upload_stream(
         if isinstance(exc, Exception):
             raise UploadFailedError(exc, aborted) from exc
         raise
+
+
+def _abort_open(client: Minio, bucket: str, key: str, abort: Callable[[str], bool]) -> bool:
+    """Abort every multipart upload open for exactly `key`; whether all of them were."""
+    try:
+        listed = client._list_multipart_uploads(bucket, prefix=key)
+    except Exception:
+        return False
+    ids = [upload.upload_id for upload in listed.uploads if upload.object_name == key]
+    return all([abort(upload_id) for upload_id in ids if upload_id])
 
 
 def _upload_parts(

@@ -237,3 +237,20 @@ def test_unfinished_uploads_are_listed_and_aborted(moto):
     assert began is not None
     bucket.abort_upload(key, listed_id)
     assert bucket.open_uploads("it/left/") == []
+
+
+def test_a_signal_as_the_store_creates_the_upload_still_aborts_it(moto, monkeypatch):
+    """SIGINT can land after the store created the multipart upload and before its id
+    reached the caller: the upload is then found by its key and aborted all the same."""
+    bucket = _bucket(moto)
+    create = bucket.client._create_multipart_upload
+
+    def created_then_interrupted(*args, **kwargs):
+        create(*args, **kwargs)  # the store has it now
+        raise Interrupted("backup stopped by SIGINT")
+
+    monkeypatch.setattr(bucket.client, "_create_multipart_upload", created_then_interrupted)
+    with pytest.raises(Interrupted) as caught:
+        bucket.put_stream("cut", Source(12 * MIB), part_size=5 * MIB)
+    assert caught.value.one_line() == ("backup stopped by SIGINT; the multipart upload was aborted")
+    assert "cut" not in _open_uploads(bucket)
