@@ -21,10 +21,14 @@ from pathlib import Path
 from shipyard import console
 from shipyard.errors import PrerequisiteError
 from shipyard.images.catalog import Derivation, ThirdPartyImage
-from shipyard.images.engine import Engine
-from shipyard.images.standins import BUILD_TIMEOUT, compose_build_argv, is_current, pip_ca_file
-
-PULL_TIMEOUT = 900.0
+from shipyard.images.engine import PULL_TIMEOUT, Engine
+from shipyard.images.standins import (
+    BUILD_TIMEOUT,
+    compose_build_argv,
+    compose_build_env,
+    is_current,
+    pip_ca_file,
+)
 
 
 def derivation_hash(derivation: Derivation, context_files: dict[str, bytes], base_id: str) -> str:
@@ -56,11 +60,7 @@ def plan_derivation(
     """The command and environment that build `derivation` on top of `base_ref`
     (`ca_file`: what images/compose.yaml's `pip_ca` secret names, unused by this build)."""
     argv = compose_build_argv(derivation.service, context_hash=context_hash, progress=progress)
-    env = {
-        "SHIPYARD_DERIVE_FROM": base_ref,
-        "PIP_CA_BUNDLE": str(ca_file),
-        "DOCKER_BUILDKIT": "1",
-    }
+    env = compose_build_env(ca_file, SHIPYARD_DERIVE_FROM=base_ref)
     return DerivationPlan(derivation.tag, argv, env)
 
 

@@ -26,6 +26,10 @@ def tail(text: str, lines: int = _TAIL_LINES) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+PULL_TIMEOUT = 900.0
+"""Seconds a `docker pull` of an upstream image may take before it counts as unavailable."""
+
+
 @dataclass
 class Engine:
     """Docker (and the tools around it) on one machine."""

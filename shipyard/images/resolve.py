@@ -22,12 +22,11 @@ from shipyard import console
 from shipyard.errors import ConfigError
 from shipyard.images.catalog import ThirdPartyImage, select
 from shipyard.images.derived import derive
-from shipyard.images.engine import Engine
+from shipyard.images.engine import PULL_TIMEOUT, Engine
 from shipyard.images.standins import build_standins
 
 SOURCES = ("auto", "upstream", "local")
 SOURCE_ENV = "SHIPYARD_IMAGE_SOURCE"
-PULL_TIMEOUT = 900.0
 
 
 def effective_source(configured: str | None, env: Mapping[str, str] | None = None) -> str:
@@ -181,7 +180,7 @@ def runs_for_upstream(image: ThirdPartyImage) -> str:
 
 
 def _with_derivation(choice: Choice, engine: Engine) -> Choice:
-    if choice.is_standin or choice.image.derivation is None:
+    if choice.is_standin:
         return choice
     return replace(choice, ref=derive(choice.image, choice.ref, engine=engine))
 

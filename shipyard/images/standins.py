@@ -117,6 +117,13 @@ def compose_build_argv(
     return argv
 
 
+def compose_build_env(ca_file: Path, **variables: str) -> dict[str, str]:
+    """The environment of any `docker compose build` of images/compose.yaml: its `pip_ca`
+    secret names PIP_CA_BUNDLE (required, even by builds that do not use it), BuildKit on,
+    plus the service's own `variables`."""
+    return {"PIP_CA_BUNDLE": str(ca_file), "DOCKER_BUILDKIT": "1", **variables}
+
+
 def plan_build(
     image: ThirdPartyImage,
     *,
@@ -135,11 +142,7 @@ def plan_build(
         progress=progress,
         compose_file=compose_file,
     )
-    env = {
-        "PIP_CA_BUNDLE": str(ca_file),
-        "SHIPYARD_BASE_IMAGE": base_image,
-        "DOCKER_BUILDKIT": "1",
-    }
+    env = compose_build_env(ca_file, SHIPYARD_BASE_IMAGE=base_image)
     return BuildPlan(image=image, argv=argv, env=env, context_hash=context_hash)
 
 
