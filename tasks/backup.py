@@ -109,12 +109,12 @@ def create(c, env=LOCAL, json=False, on_host=False, prune=True, dry_run=False):
 @console.exits_cleanly
 def list_(c, env=LOCAL, json=False, on_host=False):
     """List the complete backups (incomplete ones are named apart)."""
-    from shipyard.backup.pitr import archives_wal, stanza_info
+    from shipyard.backup.pitr import stanza_info
 
     with _context(c, env, on_host) as ctx:
         states = ctx.catalog.backups()
         manifests = [ctx.catalog.manifest(s.id) for s in states if s.complete]
-        bases = stanza_info(ctx).backups if archives_wal(ctx.env) else ()
+        bases = stanza_info(ctx).backups if ctx.env.archives_wal else ()
     verified = {s.id for s in states if s.verified}
     incomplete = [s.id for s in states if not s.complete]
     if json:
@@ -190,13 +190,13 @@ def list_(c, env=LOCAL, json=False, on_host=False):
 @console.exits_cleanly
 def verify(c, backup="latest", restore=False, env=LOCAL, json=False, on_host=False):
     """Check a backup's hashes and dump, and with --restore restore it into scratch space."""
-    from shipyard.backup.pitr import archives_wal, verify_repository
+    from shipyard.backup.pitr import verify_repository
     from shipyard.backup.verify import verify as run_verify
 
     with _context(c, env, on_host) as ctx:
         report = run_verify(ctx, backup, restore=restore, step=console.step)
         checked = (
-            verify_repository(ctx, console.step, console.warn) if archives_wal(ctx.env) else None
+            verify_repository(ctx, console.step, console.warn) if ctx.env.archives_wal else None
         )
         bases = None if checked is None else checked.backups
     if json:

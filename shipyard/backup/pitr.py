@@ -26,14 +26,9 @@ QUERY_TIMEOUT = 300.0
 calls is bounded by io-timeout, this stops a command that hangs anyway."""
 
 
-def archives_wal(env: Environment) -> bool:
-    """True when the environment's stack runs compose/compose.pitr.yaml (WAL archiving)."""
-    return env.archives_wal
-
-
 def require_pitr(env: Environment) -> None:
     """ConfigError unless the environment archives WAL with pgBackRest."""
-    if not archives_wal(env):
+    if not env.archives_wal:
         raise ConfigError(
             f"environment {env.name} does not archive WAL (point-in-time recovery is off)",
             hint=f"add compose/{PITR_COMPOSE_FILE} to its compose_files in invoke.yaml"

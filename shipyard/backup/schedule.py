@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from shipyard.backup.context import BackupContext, open_backup, require_on_host
-from shipyard.backup.pitr import archives_wal
 from shipyard.config import PROJECT_ROOT, ShipyardConfig
 from shipyard.errors import CommandFailedError, PrerequisiteError
 from shipyard.remote import Runner
@@ -148,7 +147,7 @@ def cron_job(ctx: BackupContext) -> CronJob:
 def base_backup_jobs(ctx: BackupContext) -> list[CronJob]:
     """pgBackRest's base backups beside the nightly dump, where the stack archives WAL: a
     full one and a differential one, on the schedules of `backup.pitr`."""
-    if not archives_wal(ctx.env):
+    if not ctx.env.archives_wal:
         return []
     nightly, pitr = cron_job(ctx), ctx.settings.pitr
     return [
